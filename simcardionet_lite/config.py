@@ -1,0 +1,267 @@
+"""Every knob of simcardionet-lite, as typed dataclasses, and the two presets.
+
+Why one module: the paper (Sci Rep 2026) states only a handful of facts about its method
+(see ``book/00_intro.md``). Everything else is a decision of this project. Keeping every
+decision here, as a named field whose comment says ``paper`` (stated in the paper's known
+text) or ``ours`` (decided by this project), lets a reader audit the whole method in one
+file and lets a run record its exact configuration in its results JSON.
+
+Presets:
+
+* ``smoke``: CPU, minutes; sized so that all chapters together execute in at most
+  8 minutes on 2 cores. Used by the book build, nbval and CI.
+* ``paper``: GPU; full image size, data and epochs.
+
+``load_preset(name, **overrides)`` returns a :class:`Config`; overrides use dotted keys
+(``load_preset("smoke", **{"pretrain.epochs": 3})``) or section dicts
+(``load_preset("smoke", pretrain={"epochs": 3})``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any
+
+# Class label sets. Short codes are used in code and tables; the book spells them out.
+DATASET1_CLASSES: tuple[str, ...] = ("MI", "PMI", "AHB", "NORM")  # paper: 4 classes (names: dataset's)
+PTBXL_CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")  # paper: 5 diagnostic superclasses
+LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+@dataclass
+class DataConfig:
+    """Where images come from and how they are made into tensors."""
+
+    source: str = "synthetic"  # ours: "synthetic" | "dataset1" | "kaggle" | "ptbxl"; synthetic is the offline default
+    root: str | None = None  # ours: path to a real dataset; None means the synthetic stand-in
+    style: str = "mendeley"  # ours: page style of synthetic pages: "mendeley" | "kaggle" | "ptbxl"
+    label_set: str = "dataset1"  # ours: "dataset1" (4 classes) | "ptbxl" (5 superclasses)
+    n_per_class: int = 40  # ours: synthetic records per class
+    difficulty: float = 0.5  # ours: 0 = class features fully expressed, 1 = barely visible
+    image_size: tuple[int, int] = (96, 128)  # ours: model input (H, W); paper: "a fixed size", value unknown
+    crop_header_footer: bool = False  # ours: off reproduces the (unknown) paper protocol; on is the shortcut ablation
+    sampling_rate: int = 100  # ours: PTB-XL records used (100 or 500 Hz)
+    cache_dir: str | None = None  # ours: rendered-page cache; None uses ~/.cache/simcardionet-lite
+    grayscale: bool = False  # ours: RGB input (paper: unknown)
+
+
+@dataclass
+class ModelConfig:
+    """Backbone and heads. The paper says: multi-scale CNN, residual, multi-head self-attention."""
+
+    stem_channels: int = 16  # ours
+    stage_channels: tuple[int, ...] = (16, 32, 64)  # ours
+    blocks_per_stage: tuple[int, ...] = (1, 1, 1)  # ours
+    branch_kernels: tuple[int, ...] = (3, 5, 7)  # ours: parallel branch kernel sizes (paper: "multi-scale")
+    attention: bool = True  # paper: multi-head self-attention; False is the ablation
+    attn_heads: int = 4  # ours
+    dropout: float = 0.2  # ours: before the classifier
+    proj_hidden: int = 256  # ours: projection MLP hidden width (paper: head implied by SimCLR)
+    proj_dim: int = 128  # ours: SimCLR's 128-d projection
+
+
+@dataclass
+class LossConfig:
+    """Hybrid InfoNCE + cosine loss (paper: "hybrid loss combining InfoNCE with cosine similarity")."""
+
+    temperature: float = 0.5  # ours: SimCLR's default
+    lam: float = 1.0  # ours: weight of the cosine term; 0 gives plain NT-Xent
+    cosine_on: str = "projection"  # ours: "projection" | "features"
+
+
+@dataclass
+class AugConfig:
+    """One view pipeline. Paper: small rotations, colour shifts, cropping and flips."""
+
+    rotation_deg: float = 5.0  # ours (paper: "small rotations")
+    crop_scale_min: float = 0.8  # ours (paper: "cropping")
+    color_jitter: float = 0.3  # ours (paper: "color shifts")
+    grid_jitter: float = 0.3  # ours: hue shift of the page (grid colour varies between printers)
+    blur_p: float = 0.3  # ours
+    jpeg_p: float = 0.3  # ours
+    hflip_p: float = 0.0  # ours: off; a horizontal flip reverses time on an ECG (paper says "flips")
+
+
+@dataclass
+class PretrainConfig:
+    """Stage 1: self-supervised pretraining (paper: "a modified SimCLR")."""
+
+    epochs: int = 5  # ours
+    batch_size: int = 64  # ours
+    optimizer: str = "adamw"  # ours: "adamw" | "lars"
+    lr: float = 1e-3  # ours
+    weight_decay: float = 1e-4  # ours
+    warmup_epochs: int = 1  # ours
+    grad_clip: float = 1.0  # ours
+    amp: bool = False  # ours: bf16 autocast on GPU
+    channels_last: bool = False  # ours
+    knn_k: int = 5  # ours: kNN monitor neighbours
+    num_workers: int = 0  # ours
+
+
+@dataclass
+class FinetuneConfig:
+    """Stage 2: supervised fine-tuning with progressive layer unfreezing (paper)."""
+
+    epochs: int = 6  # ours
+    batch_size: int = 32  # ours
+    lr: float = 1e-3  # ours: LR of the head; earlier groups get lr * lr_decay**depth
+    lr_decay: float = 0.5  # ours: discriminative learning rates
+    weight_decay: float = 1e-4  # ours
+    # ours: epoch -> layer groups made trainable at that epoch (progressive unfreezing; paper)
+    unfreeze_schedule: tuple[tuple[int, tuple[str, ...]], ...] = (
+        (0, ("head",)),
+        (2, ("attention", "stage3")),
+        (4, ("all",)),
+    )
+    patience: int = 3  # ours: early stopping on validation macro-F1
+    class_weights: bool = False  # ours
+    label_smoothing: float = 0.0  # ours
+    label_fraction: float = 1.0  # ours: fraction of training labels used (label-efficiency chapter)
+    val_fraction: float = 0.2  # ours: validation split taken inside each training fold
+
+
+@dataclass
+class EvalConfig:
+    """How results are measured and reported."""
+
+    folds: int = 3  # paper: 3-fold CV on Dataset I
+    n_bootstrap: int = 200  # ours: bootstrap resamples for 95% intervals
+    ci: float = 0.95  # ours
+    seeds: tuple[int, ...] = (0,)  # ours: seeds for mean +- SD
+
+
+@dataclass
+class Config:
+    """The whole configuration of one run."""
+
+    preset: str = "smoke"
+    seed: int = 0  # ours
+    device: str = "auto"  # ours: "auto" picks CUDA when present
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    aug_pretrain: AugConfig = field(default_factory=AugConfig)
+    aug_finetune: AugConfig = field(
+        default_factory=lambda: AugConfig(
+            rotation_deg=2.0, crop_scale_min=0.9, color_jitter=0.1, grid_jitter=0.1, blur_p=0.1, jpeg_p=0.1
+        )
+    )  # ours: milder than pretraining
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    def hash(self, *sections: str) -> str:
+        """A short stable hash of the whole config, or of the named sections only."""
+        d = self.to_dict()
+        if sections:
+            d = {s: d[s] for s in sections}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        """Inverse of :meth:`to_dict` (lists become tuples where the field is a tuple)."""
+        return _from_dict(cls, d)
+
+
+def _coerce(tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if is_dataclass(tp) and isinstance(value, dict):
+        return _from_dict(tp, value)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v) for v in value)
+        return tuple(_coerce(a, v) for a, v in zip(args, value))
+    return value
+
+
+def _from_dict(cls: Any, d: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise KeyError(f"unknown config keys for {cls.__name__}: {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**{k: _coerce(hints[k], v) for k, v in d.items()})
+
+
+def _smoke() -> Config:
+    return Config(preset="smoke")
+
+
+def _paper() -> Config:
+    return Config(
+        preset="paper",
+        device="auto",
+        data=DataConfig(n_per_class=1000, image_size=(224, 224)),  # ours: 224 x 224 is the usual CNN input
+        model=ModelConfig(
+            stem_channels=32, stage_channels=(32, 64, 128, 256), blocks_per_stage=(2, 2, 2, 2), attn_heads=8
+        ),
+        pretrain=PretrainConfig(
+            epochs=100, batch_size=256, lr=1e-3, warmup_epochs=10, amp=True, channels_last=True, num_workers=8
+        ),
+        finetune=FinetuneConfig(
+            epochs=40,
+            batch_size=64,
+            lr=1e-3,
+            unfreeze_schedule=((0, ("head",)), (5, ("attention", "stage4")), (10, ("stage3",)), (15, ("all",))),
+            patience=8,
+        ),
+        eval=EvalConfig(n_bootstrap=1000, seeds=(0, 1, 2)),
+    )
+
+
+PRESETS: dict[str, typing.Callable[[], Config]] = {"smoke": _smoke, "paper": _paper}
+
+
+def load_preset(name: str = "smoke", **overrides: Any) -> Config:
+    """Return the named preset with overrides applied.
+
+    Overrides are dotted keys (``"pretrain.epochs": 3``), section dicts
+    (``pretrain={"epochs": 3}``) or top-level fields (``seed=1``). An unknown key raises
+    ``KeyError`` naming the known ones: a typo must never be silently ignored.
+    """
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    cfg = PRESETS[name]()
+    d = cfg.to_dict()
+    for key, value in overrides.items():
+        parts = key.split(".")
+        target = d
+        for p in parts[:-1]:
+            if p not in target or not isinstance(target[p], dict):
+                raise KeyError(f"unknown config section {p!r} in override {key!r}")
+            target = target[p]
+        last = parts[-1]
+        if last not in target:
+            raise KeyError(f"unknown config key {key!r}")
+        if isinstance(target[last], dict) and isinstance(value, dict):
+            target[last] = {**target[last], **copy.deepcopy(value)}
+        else:
+            target[last] = value
+    return Config.from_dict(d)
+
+
+__all__ = [
+    "DATASET1_CLASSES",
+    "PTBXL_CLASSES",
+    "LEADS",
+    "DataConfig",
+    "ModelConfig",
+    "LossConfig",
+    "AugConfig",
+    "PretrainConfig",
+    "FinetuneConfig",
+    "EvalConfig",
+    "Config",
+    "PRESETS",
+    "load_preset",
+]
