@@ -1,0 +1,96 @@
+"""The paper's reported numbers, as data, each with its source tag.
+
+Why data and not prose: the intro chapter and the "Paper vs ours" chapter both put the paper's
+numbers beside ours; keeping them here, once, with the tag of the text they come from
+(``ABS`` = the abstract), means no chapter retypes a number and no number appears without its
+source. Only what the known text states is here. What it does *not* state (averaging mode,
+folds' SD, seeds, protocol details) is recorded as ``None`` or in ``inferences`` with the word
+"inference", never as the paper's.
+
+Paper: "A hybrid learning framework for automated multiclass electrocardiogram classification
+with SimCardioNet", Scientific Reports 2026, doi 10.1038/s41598-026-36932-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DOI = "10.1038/s41598-026-36932-1"
+CITATION = (
+    "A hybrid learning framework for automated multiclass electrocardiogram classification with "
+    "SimCardioNet. Scientific Reports (2026). doi:" + DOI
+)
+
+
+@dataclass(frozen=True)
+class PaperResult:
+    """One row of the paper's reported results."""
+
+    key: str  # our chapter key: "dataset1" | "dataset2" | "ptbxl"
+    dataset: str  # as the paper names it
+    protocol: str  # what the paper states about the protocol
+    metrics: dict[str, float | None]  # accuracy, precision, recall, f1 (None = not reported)
+    source: str  # tag of the text the numbers come from
+    averaging: str | None = None  # averaging mode if the paper states it (it does not)
+    inferences: tuple[str, ...] = field(default_factory=tuple)  # ours, labelled as inference
+
+
+RESULTS: dict[str, PaperResult] = {
+    "dataset1": PaperResult(
+        key="dataset1",
+        dataset="Dataset I: 4-class Pakistani clinical ECG images",
+        protocol="3-fold cross-validation",
+        metrics={"accuracy": 0.975, "precision": 0.973, "recall": 0.973, "f1": 0.972},
+        source="ABS",
+        inferences=(
+            "inference: recall 0.973 != accuracy 0.975, and weighted recall always equals accuracy, "
+            "so the paper's P/R/F1 are most likely macro averages",
+            "inference: Dataset I is the Mendeley set of Khan & Hussain (928 files, 491 unique); "
+            "a file-level split leaks byte-identical copies across folds",
+        ),
+    ),
+    "dataset2": PaperResult(
+        key="dataset2",
+        dataset="Dataset II: external Kaggle ECG-image dataset",
+        protocol="out-of-distribution validation (training data and retraining not stated)",
+        metrics={"accuracy": 1.00, "precision": 1.00, "recall": 1.00, "f1": 1.00},
+        source="ABS",
+        inferences=(
+            "inference: if Dataset II is the Kaggle re-upload of the same Mendeley images, "
+            "the 'OOD' test contains Dataset I's own images",
+        ),
+    ),
+    "ptbxl": PaperResult(
+        key="ptbxl",
+        dataset="Dataset III: PTB-XL, 5 diagnostic superclasses",
+        protocol="not stated (split, image rendering and multi-label handling unknown)",
+        metrics={"accuracy": 0.921, "precision": None, "recall": None, "f1": 0.921},
+        source="ABS",
+        inferences=(
+            "inference: one accuracy and one F1 imply single-label 5-class classification",
+            "inference: accuracy == F1 fits a weighted F1 (or a class-balanced test set)",
+        ),
+    ),
+}
+
+#: Claims of the paper that are not numbers but that the book tests.
+CLAIMS: dict[str, tuple[str, str]] = {
+    "pretraining": ("self-supervised pretraining with a modified SimCLR helps", "ABS"),
+    "hybrid_loss": ("a hybrid loss combining InfoNCE with cosine similarity", "ABS"),
+    "unfreezing": ("progressive layer unfreezing reduces overfitting", "ABS"),
+    "less_labels": ("contrastive pretraining reduces the need for labelled data", "CSS"),
+    "gradcam": ("Grad-CAM maps focus on clinically relevant ECG regions", "ABS"),
+    "sota_ptbxl": ("beats dual-branch CNNs, entropy-enhanced CNNs and Bi-GRU models on PTB-XL", "ABS"),
+}
+
+METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
+
+
+def paper_metric(key: str, metric: str) -> float | None:
+    """The paper's number for a dataset key and metric, or None if the paper gives none."""
+    if key not in RESULTS:
+        raise KeyError(f"unknown paper result {key!r}; known: {sorted(RESULTS)}")
+    return RESULTS[key].metrics.get(metric)
+
+
+__all__ = ["DOI", "CITATION", "PaperResult", "RESULTS", "CLAIMS", "METRIC_NAMES", "paper_metric"]
