@@ -136,6 +136,22 @@ class EvalConfig:
 
 
 @dataclass
+class ExperimentConfig:
+    """How the results chapters run the experiments (experiments engineer's section)."""
+
+    pretrain_pool: str = "fold"  # ours: "fold" = pretrain on each training fold's images only; "all" = all images, labels unused
+    protocols: tuple[str, ...] = ("file", "grouped")  # ours: Dataset I CV protocols (file = likely paper's)
+    ablation_seeds: tuple[int, ...] = (0,)  # ours: seeds per ablation arm (paper preset: 3)
+    ablations: tuple[str, ...] = ("full", "no_attention", "lam0", "no_unfreeze", "scratch", "no_domain_aug", "crop")  # ours
+    label_fractions: tuple[float, ...] = (0.1, 1.0)  # ours: label-efficiency fractions (paper preset: 1,5,10,25,100 %)
+    gradcam_per_class: int = 2  # ours: pages per class shown and measured in the Grad-CAM chapter
+    deletion_steps: int = 10  # ours: steps of the deletion faithfulness curve
+    kaggle_jpeg_quality: int = 75  # ours: re-encode quality of the constructed Dataset II stand-in
+    ptbxl_n_per_class: int = 24  # ours: synthetic PTB-XL-style records per class when no data root is given
+    max_cv_folds: int = 0  # ours: 0 = run every fold; >0 runs only the first k folds (smoke budget)
+
+
+@dataclass
 class Config:
     """The whole configuration of one run."""
 
@@ -154,6 +170,7 @@ class Config:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)  # ours: results chapters
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
@@ -216,6 +233,10 @@ def _paper() -> Config:
             patience=8,
         ),
         eval=EvalConfig(n_bootstrap=1000, seeds=(0, 1, 2)),
+        experiment=ExperimentConfig(
+            ablation_seeds=(0, 1, 2), label_fractions=(0.01, 0.05, 0.1, 0.25, 1.0), gradcam_per_class=4,
+            deletion_steps=20, ptbxl_n_per_class=1000,
+        ),  # ours
     )
 
 
@@ -261,6 +282,7 @@ __all__ = [
     "PretrainConfig",
     "FinetuneConfig",
     "EvalConfig",
+    "ExperimentConfig",
     "Config",
     "PRESETS",
     "load_preset",
