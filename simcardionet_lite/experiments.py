@@ -860,6 +860,100 @@ def _ci(metrics: Mapping[str, Any], key: str) -> list[float] | None:
     return None
 
 
+# --------------------------------------------------------------------------------------------
+# Report helpers (tables for the chapters)
+# --------------------------------------------------------------------------------------------
+
+TABLE_KEYS: dict[str, str] = {
+    "accuracy": "accuracy",
+    "macro_precision": "macro P",
+    "macro_recall": "macro R",
+    "macro_f1": "macro F1",
+    "weighted_f1": "weighted F1",
+    "macro_auc": "macro AUC",
+}
+
+
+def value(metrics: Mapping[str, Any] | None, key: str) -> float | None:
+    """A metric's point value from a metrics dict (float or ``{"value": ...}``), or None."""
+    if metrics is None:
+        return None
+    return _flat(metrics, key)
+
+
+def ci(metrics: Mapping[str, Any] | None, key: str) -> list[float] | None:
+    """A metric's bootstrap interval ``[lo, hi]`` from a metrics dict, or None."""
+    return None if metrics is None else _ci(metrics, key)
+
+
+def fmt(v: float | None, nd: int = 3) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{nd}f}"
+
+
+def fmt_ci(metrics: Mapping[str, Any] | None, key: str, nd: int = 3) -> str:
+    """``0.912 [0.871, 0.944]`` (point value and bootstrap interval)."""
+    v, c = value(metrics, key), ci(metrics, key)
+    if v is None:
+        return "n/a"
+    return f"{v:.{nd}f}" + (f" [{c[0]:.{nd}f}, {c[1]:.{nd}f}]" if c else "")
+
+
+def fmt_ms(summary: Mapping[str, Any] | None, key: str, nd: int = 3) -> str:
+    """``0.912 ± 0.013`` from a :func:`summarize_runs` entry."""
+    if not summary or key not in summary or summary[key]["mean"] is None:
+        return "n/a"
+    d = summary[key]
+    return f"{d['mean']:.{nd}f} ± {d['sd']:.{nd}f}"
+
+
+def cv_table(res: Mapping[str, Any]) -> Any:
+    """Per-fold rows and the mean ± SD row of a :func:`run_cv` result (pandas DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for f in res["folds"]:
+        row = {"fold": f"fold {f['fold'] + 1}", "n test": f["n_test"], "test groups also in train": f["test_groups_seen_in_train"]}
+        row.update({lab: fmt(value(f["metrics"], k)) for k, lab in TABLE_KEYS.items()})
+        rows.append(row)
+    mean = {"fold": "mean ± SD", "n test": sum(f["n_test"] for f in res["folds"]), "test groups also in train": ""}
+    mean.update({lab: fmt_ms(res["summary"], k) for k, lab in TABLE_KEYS.items()})
+    rows.append(mean)
+    if "baseline" in res:
+        b = {"fold": "pixel baseline, mean ± SD", "n test": "", "test groups also in train": ""}
+        b.update({lab: fmt_ms(res["baseline"]["summary"], k) for k, lab in TABLE_KEYS.items()})
+        rows.append(b)
+    return pd.DataFrame(rows).set_index("fold")
+
+
+def metrics_table(named: Mapping[str, Mapping[str, Any] | None]) -> Any:
+    """One row per named metrics dict, each metric with its bootstrap interval."""
+    import pandas as pd
+
+    rows = []
+    for name, m in named.items():
+        row = {"": name}
+        row.update({lab: fmt_ci(m, k) for k, lab in TABLE_KEYS.items()})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("")
+
+
+def arms_table(res: Mapping[str, Any], keys: Sequence[str] = ("accuracy", "macro_f1", "weighted_f1")) -> Any:
+    """Ablation arms: mean ± SD over seeds, with the per-seed bootstrap intervals."""
+    import pandas as pd
+
+    rows = []
+    for v, arm in res["arms"].items():
+        row = {"arm": v, "what": arm["label"], "seeds": len(arm["runs"])}
+        for k in keys:
+            row[TABLE_KEYS[k]] = fmt_ms(arm["summary"], k)
+            cis = [ci(r["metrics"], k) for r in arm["runs"]]
+            row[TABLE_KEYS[k] + " 95% CI per seed"] = "; ".join(
+                f"[{c[0]:.2f}, {c[1]:.2f}]" for c in cis if c
+            ) or "n/a"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("arm")
+
+
 __all__ = [
     "Banner",
     "banner",
@@ -886,5 +980,13 @@ __all__ = [
     "run_ablation",
     "label_subset",
     "label_efficiency",
+    "value",
+    "ci",
+    "fmt",
+    "fmt_ci",
+    "fmt_ms",
+    "cv_table",
+    "metrics_table",
+    "arms_table",
     "load_preset",
 ]

@@ -1,0 +1,138 @@
+"""Tests of the experiment protocols' building blocks (splits, variants, audits, tables)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from simcardionet_lite import experiments as ex
+from simcardionet_lite.config import load_preset
+
+
+class Toy(torch.utils.data.Dataset):
+    """A minimal dataset with the project interface; pages are random noise per group."""
+
+    def __init__(self, labels: list[int], groups: list[int], size: int = 32) -> None:
+        self.classes = ("A", "B", "C")
+        self.labels = np.asarray(labels)
+        self.groups = np.asarray(groups)
+        self.ids = [f"item{i}" for i in range(len(labels))]
+        self.transform = None
+        rng = np.random.default_rng(0)
+        pages = {g: (rng.random((size, size, 3)) * 255).astype(np.uint8) for g in np.unique(self.groups)}
+        self._pages = np.stack([pages[g] for g in self.groups])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        x = torch.from_numpy(self._pages[i]).permute(2, 0, 1).float() / 255
+        return (self.transform(x) if self.transform else x), int(self.labels[i]), self.ids[i]
+
+    def images_uint8(self) -> np.ndarray:
+        return self._pages
+
+
+def _toy() -> Toy:
+    labels = [0] * 10 + [1] * 10 + [2] * 10
+    groups = [i // 2 for i in range(30)]  # every page has one duplicate
+    return Toy(labels, groups)
+
+
+def test_train_val_split_keeps_duplicate_groups_together_and_every_class_in_train() -> None:
+    ds = _toy()
+    tr, va = ex.train_val_split(ds.labels, ds.groups, 0.3, seed=1)
+    assert len(set(tr) & set(va)) == 0 and len(tr) + len(va) == len(ds)
+    assert not set(ds.groups[tr]) & set(ds.groups[va])
+    assert set(ds.labels[tr]) == {0, 1, 2} and len(va) > 0
+
+
+def test_subset_view_keeps_interface_and_its_own_transform() -> None:
+    ds = _toy()
+    a, b = ex.subset(ds, [0, 1, 2]), ex.subset(ds, [3, 4])
+    a.transform = lambda x: x * 0
+    assert a.classes == ds.classes and list(a.labels) == [0, 0, 0] and a.ids == ["item0", "item1", "item2"]
+    assert float(a[0][0].sum()) == 0.0 and float(b[0][0].sum()) > 0  # b unaffected
+    nested = ex.subset(a, [2])
+    assert nested.parent is ds and nested.ids == ["item2"]
+    assert ex.data_identity(a) != ex.data_identity(b)
+    assert ex.data_identity(a) == ex.data_identity(ex.subset(ds, [0, 1, 2]))
+
+
+def test_label_subset_is_stratified_with_at_least_one_per_class() -> None:
+    labels = np.array([0] * 50 + [1] * 20 + [2] * 3)
+    pos = ex.label_subset(labels, 0.1, seed=0)
+    counts = np.bincount(labels[pos], minlength=3)
+    assert counts.tolist() == [5, 2, 1]
+    assert len(ex.label_subset(labels, 1.0, seed=0)) == len(labels)
+
+
+def test_variants_change_exactly_their_knob() -> None:
+    cfg = load_preset("smoke")
+    assert ex.apply_variant(cfg, "full") == cfg
+    assert ex.apply_variant(cfg, "lam0").loss.lam == 0.0
+    assert ex.apply_variant(cfg, "no_attention").model.attention is False
+    assert ex.apply_variant(cfg, "crop").data.crop_header_footer is True
+    nu = ex.apply_variant(cfg, "no_unfreeze")
+    assert nu.finetune.unfreeze_schedule == ((0, ("all",)),) and nu.pretrain == cfg.pretrain
+    nd = ex.apply_variant(cfg, "no_domain_aug")
+    assert nd.aug_pretrain.rotation_deg == 0 and nd.aug_pretrain.crop_scale_min == cfg.aug_pretrain.crop_scale_min
+    assert not ex.uses_pretraining("scratch") and ex.uses_pretraining("no_unfreeze")
+    with pytest.raises(KeyError, match="unknown variant"):
+        ex.apply_variant(cfg, "nope")
+
+
+def test_overlap_audit_finds_reencoded_copies_and_not_new_pages() -> None:
+    import io
+
+    from PIL import Image
+
+    ds = _toy()
+    train = ex.subset(ds, list(range(0, 30, 2)))  # one copy of every group
+
+    def reencode(img: np.ndarray) -> np.ndarray:
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", quality=60)
+        return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+    class Reencoded(Toy):
+        def images_uint8(self) -> np.ndarray:
+            return np.stack([reencode(p) for p in self._pages])
+
+    seen = Reencoded([0, 1, 2], [0, 5, 9])
+    fresh = Toy([0, 1, 2], [100, 101, 102])
+    fresh._pages = (np.random.default_rng(7).random((3, 32, 32, 3)) * 255).astype(np.uint8)
+    a = ex.overlap_audit(train, seen)
+    assert a["n_seen"] == 3 and a["fraction_seen"] == 1.0
+    b = ex.overlap_audit(train, fresh)
+    assert b["n_seen"] == 0
+
+
+def test_mean_sd_and_tables_format_numbers() -> None:
+    s = ex.mean_sd([0.5, 0.7, None])
+    assert s["mean"] == pytest.approx(0.6) and s["sd"] == pytest.approx(np.std([0.5, 0.7], ddof=1)) and s["n"] == 2
+    assert ex.mean_sd([])["mean"] is None
+    m = {"accuracy": 0.9, "macro_f1": {"value": 0.8, "ci": [0.7, 0.85]}}
+    assert ex.fmt_ci(m, "macro_f1") == "0.800 [0.700, 0.850]"
+    assert ex.fmt_ci(m, "weighted_f1") == "n/a"
+    summ = ex.summarize_runs([m, {"accuracy": 0.8, "macro_f1": 0.6}])
+    assert ex.fmt_ms(summ, "accuracy") == f"0.850 ± {np.std([0.9, 0.8], ddof=1):.3f}"
+
+
+def test_official_fold_split() -> None:
+    tr, va, te = ex.official_fold_split(np.array([1, 8, 9, 10, 3, 10]))
+    assert tr.tolist() == [0, 1, 4] and va.tolist() == [2] and te.tolist() == [3, 5]
+
+
+def test_multilabel_auc_known_answer() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=(200, 2))
+    y[:, 1] = 0
+    y[:5, 1] = 1
+    x = np.concatenate([y[:, :1] * 3 + rng.normal(0, 0.1, (200, 1)), rng.normal(size=(200, 1))], axis=1)
+    yt = y.copy()
+    yt[:, 1] = 0  # class "B" has no positives in the test set: left out of the macro mean
+    res = ex.multilabel_auc(x[:100], y[:100], x[100:], yt[100:], ("A", "B"), seed=0)
+    assert res["per_class_auc"]["A"] == pytest.approx(1.0) and res["left_out"] == ["B"]
+    assert res["macro_auc"] == pytest.approx(1.0)
