@@ -1,0 +1,281 @@
+"""Write and read the results JSON of a chapter run.
+
+Why: a number in the book is only worth something if a reader can tell *which code, which
+configuration, which seeds and which machine* produced it. Every chapter ends with
+:func:`publish`, which writes ``<results_dir>/metrics.json`` holding the metrics together
+with the full configuration, the seeds and :func:`run_metadata` (git commit and dirty flag,
+package versions, hardware, Python, UTC time). ``simcardionet-lite reproduce`` sets
+``results_dir`` to ``results/<chapter>/<preset>/``; runs committed there are read back by
+:func:`load_committed` so that a chapter executed in the cheap ``smoke`` preset can still show
+the numbers of a full ``paper`` run beside the paper's own.
+
+File format (``schema`` = ``simcardionet-lite/metrics-v1``)::
+
+    {"schema", "chapter", "preset", "metrics", "config", "config_hash", "seeds",
+     "metadata": {"git": {"commit", "dirty", "branch"}, "packages": {...},
+                  "hardware": {...}, "python": {...}, "timestamp_utc", "kernel_uptime_s"},
+     "extra": {...}}
+
+``reproduce`` adds a ``run`` section (wall time, parameters, executed notebook path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from importlib import metadata as _md
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "simcardionet-lite/metrics-v1"
+METRICS_FILE = "metrics.json"
+
+# Distribution names whose versions every results file records (import names differ for some).
+PACKAGES: tuple[str, ...] = (
+    "simcardionet-lite",
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "opencv-python-headless",
+    "pillow",
+    "imagehash",
+    "wfdb",
+    "grad-cam",
+    "jupytext",
+    "papermill",
+)
+
+
+def repo_root() -> Path:
+    """The project root: the folder holding ``simcardionet_lite/`` (an editable install).
+
+    Why not the working directory: chapters are executed from ``book/``, ``notebooks/`` or a
+    papermill temp folder, and committed results must be found from all of them.
+    """
+    return Path(__file__).resolve().parents[1]
+
+
+def _git(args: Sequence[str], cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def git_info(root: Path | None = None) -> dict[str, Any]:
+    """Commit, branch and dirty flag of the project checkout (``None`` values outside git)."""
+    root = repo_root() if root is None else Path(root)
+    commit = _git(["rev-parse", "HEAD"], root)
+    if commit is None:
+        return {"commit": None, "branch": None, "dirty": None}
+    status = _git(["status", "--porcelain", "--untracked-files=no"], root)
+    return {
+        "commit": commit,
+        "branch": _git(["rev-parse", "--abbrev-ref", "HEAD"], root),
+        "dirty": None if status is None else bool(status),
+    }
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each distribution (``None`` when not installed)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = _md.version(name)
+        except _md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def hardware_info() -> dict[str, Any]:
+    """Platform, CPU count (total and usable), torch threads and the GPU, if any."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpu_count": os.cpu_count(),
+        "cpu_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "gpu": None,
+        "torch_threads": None,
+        "cuda": None,
+    }
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return info
+    info["torch_threads"] = torch.get_num_threads()
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpu_count"] = torch.cuda.device_count()
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def _uptime_s() -> float | None:
+    """Seconds since this process started: in a chapter, the kernel's run time so far."""
+    try:
+        import psutil
+
+        return round(time.time() - psutil.Process().create_time(), 3)
+    except Exception:  # noqa: BLE001 - psutil is optional; the field is informative only
+        return None
+
+
+def run_metadata() -> dict[str, Any]:
+    """Everything about *this* run that is not the configuration: code, packages, machine, time."""
+    return {
+        "git": git_info(),
+        "packages": package_versions(),
+        "hardware": hardware_info(),
+        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
+                   "executable": sys.executable},
+        "timestamp_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "kernel_uptime_s": _uptime_s(),
+    }
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/torch scalars and arrays, paths, dataclasses, sets and tuples for JSON.
+
+    Non-finite floats become ``None`` (strict JSON has no NaN; a reader in another language
+    must not choke on a file this package wrote).
+    """
+    if obj is None or isinstance(obj, (bool, str, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
+        return [to_jsonable(v) for v in items]
+    if isinstance(obj, Path):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return to_jsonable(obj.to_dict())
+    # numpy and torch: scalars have .item(), arrays/tensors have .tolist()
+    mod = type(obj).__module__
+    if mod.startswith(("numpy", "torch")):
+        if hasattr(obj, "detach"):
+            obj = obj.detach().cpu()
+        if getattr(obj, "ndim", 0) == 0 and hasattr(obj, "item"):
+            return to_jsonable(obj.item())
+        if hasattr(obj, "tolist"):
+            return to_jsonable(obj.tolist())
+    raise TypeError(f"cannot write an object of type {type(obj).__name__} to a results JSON")
+
+
+def _config_dict(cfg: Any) -> dict[str, Any] | None:
+    if cfg is None:
+        return None
+    if hasattr(cfg, "to_dict"):
+        return cfg.to_dict()
+    if isinstance(cfg, Mapping):
+        return to_jsonable(cfg)
+    raise TypeError(f"cfg must be a Config or a mapping, not {type(cfg).__name__}")
+
+
+def publish(
+    metrics: Mapping[str, Any],
+    *,
+    cfg: Any,
+    results_dir: str | os.PathLike | None,
+    seeds: Sequence[int] | int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path | None:
+    """Write ``<results_dir>/metrics.json`` (metrics + config + seeds + metadata).
+
+    A no-op returning ``None`` when ``results_dir`` is ``None``: chapters always call this at
+    their end, and only a ``reproduce`` run (or a user who sets ``results_dir``) records it.
+    ``seeds`` defaults to the config's ``eval.seeds`` (or ``cfg.seed``). The write is atomic
+    (temp file, then rename) so a killed run never leaves half a JSON behind.
+    """
+    if results_dir is None:
+        return None
+    out_dir = Path(results_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg_dict = _config_dict(cfg)
+    if seeds is None and cfg_dict is not None:
+        seeds = cfg_dict.get("eval", {}).get("seeds") or [cfg_dict.get("seed")]
+    elif isinstance(seeds, int):
+        seeds = [seeds]
+    payload: dict[str, Any] = {
+        "schema": SCHEMA,
+        "chapter": out_dir.parent.name if out_dir.parent.name else None,
+        "preset": None if cfg_dict is None else cfg_dict.get("preset"),
+        "metrics": to_jsonable(dict(metrics)),
+        "config": cfg_dict,
+        "config_hash": cfg.hash() if hasattr(cfg, "hash") else None,
+        "seeds": to_jsonable(list(seeds) if seeds is not None else None),
+        "metadata": run_metadata(),
+        "extra": to_jsonable(dict(extra or {})),
+    }
+    path = out_dir / METRICS_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    tmp.replace(path)
+    log.info("results written to %s", path)
+    return path
+
+
+def chapter_name(chapter: str | os.PathLike) -> str:
+    """``"book/05_dataset1.md"``, ``"05_dataset1.ipynb"`` or ``"05_dataset1"`` -> ``"05_dataset1"``."""
+    return Path(chapter).stem
+
+
+def results_path(chapter: str | os.PathLike, tag: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/results/<chapter>/<tag>/metrics.json`` (root defaults to :func:`repo_root`)."""
+    base = repo_root() if root is None else Path(root)
+    return base / "results" / chapter_name(chapter) / tag / METRICS_FILE
+
+
+def load_committed(chapter: str, tag: str = "paper", root: str | os.PathLike | None = None) -> dict[str, Any] | None:
+    """The results JSON committed for ``chapter`` under ``tag``, or ``None`` if there is none.
+
+    Located relative to the package's repository root, not the working directory. A file that
+    exists but is not valid JSON raises ``ValueError`` naming it (a corrupt committed result
+    must not silently disappear from the book).
+    """
+    path = results_path(chapter, tag, root)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"committed results file {path} is not valid JSON: {exc}") from exc
+
+
+__all__ = [
+    "SCHEMA",
+    "run_metadata",
+    "publish",
+    "load_committed",
+    "results_path",
+    "repo_root",
+    "git_info",
+    "package_versions",
+    "hardware_info",
+    "to_jsonable",
+    "chapter_name",
+]
