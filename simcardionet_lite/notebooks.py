@@ -264,3 +264,25 @@ def reproduce(
                         kernel_name=kernel_name, timeout=timeout)
         for p in paths
     ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m simcardionet_lite.notebooks [--check]``: regenerate (or check) notebooks/."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m simcardionet_lite.notebooks", description=main.__doc__)
+    p.add_argument("--check", action="store_true", help="only report drift; exit 1 if any notebook differs")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    changed = sync_notebooks(check=args.check)
+    n = len(chapter_sources())
+    if args.check and changed:
+        sys.stderr.write("out of date (run `make notebooks`): " + ", ".join(c.name for c in changed) + "\n")
+        return 1
+    log.info("%d chapter notebooks %s; %d changed", n, "checked" if args.check else "in notebooks/", len(changed))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

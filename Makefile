@@ -1,0 +1,64 @@
+# simcardionet-lite: everything a fresh machine (Python 3.11, git, make) needs.
+#   make book   set up .venv, build the book executing every chapter (smoke preset)
+#   make test   set up .venv, run the unit tests and execute every chapter notebook (nbval)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The set-up is redone only when the pins change: the stamp name carries their hash.
+PIN_HASH := $(shell cat pyproject.toml requirements/lock.txt | sha256sum | cut -c1-16)
+STAMP  := $(VENV)/.stamp-$(PIN_HASH)
+
+# Headless plotting; the venv first on PATH; Jupyter kernels looked up in the venv only, so
+# the notebooks' "python3" kernel is this venv's Python and not a user-level kernelspec.
+export MPLBACKEND := Agg
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export JUPYTER_DATA_DIR := $(CURDIR)/$(VENV)/share/jupyter
+export JUPYTER_PLATFORM_DIRS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+NBVAL_CELL_TIMEOUT ?= 600
+# The exact test command (README and .ci/run run it through `make test`).
+PYTEST_CMD := $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) -ra
+
+.PHONY: help setup book test notebooks check-notebooks clean distclean
+
+help:
+	@echo "make book   - set up .venv and build the book (every chapter executed, smoke preset)"
+	@echo "make test   - set up .venv, run tests/ and execute every notebook in notebooks/ (nbval)"
+	@echo "make notebooks        - regenerate notebooks/*.ipynb from book/*.md (outputs stripped)"
+	@echo "make check-notebooks  - fail if notebooks/ is out of date"
+	@echo "make clean / distclean - remove the build (and the .venv)"
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@test -n "$(PYTHON)" || { echo "error: python3.11 not found on PATH" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 required, found " + sys.version.split()[0] + " at " + sys.executable)'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c requirements/lock.txt -e '.[dev]'
+	rm -f $(VENV)/.stamp-*
+	touch $@
+
+setup: $(STAMP)
+
+notebooks: $(STAMP)
+	$(PY) -m simcardionet_lite.notebooks
+
+check-notebooks: $(STAMP)
+	$(PY) -m simcardionet_lite.notebooks --check
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . --builder html
+	@echo "Book built: $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(PYTEST_CMD)
+
+clean:
+	rm -rf _build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV)
