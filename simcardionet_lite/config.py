@@ -155,7 +155,7 @@ class ExperimentConfig:
 class Config:
     """The whole configuration of one run."""
 
-    preset: str = "smoke"
+    preset: str = "smoke"  # ours: name of the preset this config came from ("smoke" | "paper")
     seed: int = 0  # ours
     device: str = "auto"  # ours: "auto" picks CUDA when present
     data: DataConfig = field(default_factory=DataConfig)
