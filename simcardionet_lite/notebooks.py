@@ -186,6 +186,7 @@ def execute_chapter(
             input_path = src
         log.info("executing %s (preset %s) -> %s", src, preset, out_dir)
         t0 = time.perf_counter()
+        ok = False
         try:
             pm.execute_notebook(
                 str(input_path),
@@ -197,16 +198,17 @@ def execute_chapter(
                 execution_timeout=timeout,
                 log_output=False,
             )
+            ok = True
         finally:
             wall = time.perf_counter() - t0
             _record_run(metrics_path, name=name, preset=preset, params=params, executed=executed, wall=wall,
-                        source=src)
+                        source=src, completed=ok)
     return out_dir
 
 
 def _record_run(
     metrics_path: Path, *, name: str, preset: str, params: Mapping[str, Any], executed: Path, wall: float,
-    source: Path,
+    source: Path, completed: bool,
 ) -> None:
     """Add the ``run`` section to the chapter's metrics.json (create the file if needed)."""
     if metrics_path.is_file():
@@ -228,20 +230,11 @@ def _record_run(
         "parameters": to_jsonable(copy.deepcopy(dict(params))),
         "source": str(source),
         "executed_notebook": executed.name,
-        "completed": executed.is_file() and _completed(executed),
+        "completed": completed,
     }
     tmp = metrics_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     tmp.replace(metrics_path)
-
-
-def _completed(executed: Path) -> bool:
-    """Whether papermill marked the executed notebook as finished without an exception."""
-    try:
-        meta = json.loads(executed.read_text()).get("metadata", {}).get("papermill", {})
-    except (OSError, json.JSONDecodeError):
-        return False
-    return meta.get("exception") is False or (meta.get("exception") is None and meta.get("status") == "completed")
 
 
 def reproduce(
