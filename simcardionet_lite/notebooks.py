@@ -60,8 +60,11 @@ def md_to_notebook(md_path: str | os.PathLike, *, colab_cell: bool = True, repo_
     nb = jupytext.read(Path(md_path), fmt="md:myst")
     cells = list(nb.cells)
     if colab_cell:
-        cells.insert(0, nbformat.v4.new_code_cell(COLAB_INSTALL_SOURCE.format(repo_url=repo_url)))
-        cells[0].metadata = {"tags": ["colab-install"]}
+        # Just before the first code cell (the parameters), after the chapter's title text.
+        first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+        install = nbformat.v4.new_code_cell(COLAB_INSTALL_SOURCE.format(repo_url=repo_url))
+        install.metadata = {"tags": ["colab-install"]}
+        cells.insert(first_code, install)
     for i, cell in enumerate(cells):
         cell["id"] = f"c{i:03d}"
         if cell.cell_type == "code":
@@ -78,12 +81,13 @@ def md_to_notebook(md_path: str | os.PathLike, *, colab_cell: bool = True, repo_
 
 
 def notebook_text(md_path: str | os.PathLike, **kw: Any) -> str:
-    """The exact text of the generated ``.ipynb`` (stable: sorted keys, one-space indent)."""
+    """The exact text of the generated ``.ipynb``: the same source always gives the same bytes."""
     import nbformat
 
     nb = md_to_notebook(md_path, **kw)
     nbformat.validate(nb)
-    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    # nbformat's own writer: sorted keys, one-space indent, sources split into lines.
+    return nbformat.writes(nb, version=4) + "\n"
 
 
 def sync_notebooks(
