@@ -47,6 +47,7 @@ class DataConfig:
     sampling_rate: int = 100  # ours: PTB-XL records used (100 or 500 Hz)
     cache_dir: str | None = None  # ours: rendered-page cache; None uses ~/.cache/simcardionet-lite
     grayscale: bool = False  # ours: RGB input (paper: unknown)
+    duplicate_fraction: float = 0.0  # ours: share of synthetic pages per class that are exact copies (Dataset I: 437 of 928)
 
 
 @dataclass
@@ -149,6 +150,7 @@ class ExperimentConfig:
     kaggle_jpeg_quality: int = 75  # ours: re-encode quality of the constructed Dataset II stand-in
     ptbxl_n_per_class: int = 24  # ours: synthetic PTB-XL-style records per class when no data root is given
     max_cv_folds: int = 0  # ours: 0 = run every fold; >0 runs only the first k folds (smoke budget)
+    synthetic_duplicate_fraction: float = 0.47  # ours: share of copies in synthetic Dataset I (real: 437 of 928)
 
 
 @dataclass

@@ -570,7 +570,7 @@ def build_kaggle_standin(
     """
     from PIL import Image
 
-    from simcardionet_lite.data.datasets import ECGImageFolder
+    from simcardionet_lite.data.datasets import discover_images
 
     src = Path(dataset1_root)
     out = Path(out_dir)
@@ -579,16 +579,13 @@ def build_kaggle_standin(
         return out
     if not src.is_dir():
         raise DataError("Dataset I root not found", path=src, fix="point dataset1_root at the Mendeley folder")
-    ds = ECGImageFolder(str(src), layout="mendeley", image_size=(64, 64))
-    if not len(ds.paths):
-        raise DataError("no images found in the Dataset I root", path=src, fix="check the folder layout")
+    items, _ = discover_images(src, layout="mendeley")
     rng = np.random.default_rng(seed)
     if out.exists():
         shutil.rmtree(out)
     counters: dict[tuple[str, str], int] = {}
-    for path, label in zip(ds.paths, np.asarray(ds.labels)):
+    for path, cls, _split in items:
         split = "test" if rng.random() < test_fraction else "train"
-        cls = ds.classes[int(label)]
         folder = out / split / KAGGLE_CLASS_FOLDERS.get(cls, cls)
         folder.mkdir(parents=True, exist_ok=True)
         n = counters.get((split, cls), 0) + 1
@@ -861,6 +858,83 @@ def _ci(metrics: Mapping[str, Any], key: str) -> list[float] | None:
 
 
 # --------------------------------------------------------------------------------------------
+# The chapters' datasets (real when a root is given, else the matching synthetic style)
+# --------------------------------------------------------------------------------------------
+
+
+def load_dataset1(cfg: Config, data_root: str | os.PathLike | None = None, *, progress: bool = False) -> Any:
+    """Dataset I: the Mendeley folder at ``data_root``, or synthetic ``mendeley`` pages.
+
+    The synthetic stand-in copies pages within each class in Dataset I's proportion
+    (``experiment.synthetic_duplicate_fraction``), so the two CV protocols differ on it too.
+    """
+    from simcardionet_lite.data.datasets import ECGImageFolder, SyntheticECG
+
+    d = cfg.data
+    common = dict(image_size=tuple(d.image_size), crop_header_footer=d.crop_header_footer, cache_dir=d.cache_dir,
+                  grayscale=d.grayscale, progress=progress)
+    if data_root is not None:
+        return ECGImageFolder(data_root, layout="mendeley", style="mendeley", **common)
+    return SyntheticECG(style="mendeley", label_set="dataset1", n_per_class=d.n_per_class, seed=cfg.seed,
+                        difficulty=d.difficulty, duplicate_fraction=cfg.experiment.synthetic_duplicate_fraction,
+                        **common)
+
+
+def load_dataset2(cfg: Config, data_root: str | os.PathLike | None = None, *, split: str = "test",
+                  progress: bool = False) -> Any:
+    """Dataset II: a Kaggle-layout folder's ``split`` at ``data_root``, or synthetic ``kaggle`` pages.
+
+    The synthetic stand-in is a different printer style and different records (seed + 1000):
+    what a genuinely out-of-distribution test looks like, for contrast with the real re-upload.
+    """
+    from simcardionet_lite.data.datasets import ECGImageFolder, SyntheticECG
+
+    d = cfg.data
+    common = dict(image_size=tuple(d.image_size), crop_header_footer=d.crop_header_footer, cache_dir=d.cache_dir,
+                  grayscale=d.grayscale, progress=progress)
+    if data_root is not None:
+        return ECGImageFolder(data_root, layout="kaggle", splits=(split,), style="mendeley", **common)
+    n = max(2, d.n_per_class // 2)
+    return SyntheticECG(style="kaggle", label_set="dataset1", n_per_class=n, seed=cfg.seed + 1000,
+                        difficulty=d.difficulty, **common)
+
+
+def load_ptbxl(cfg: Config, data_root: str | os.PathLike | None = None, *, progress: bool = False) -> dict[str, Any]:
+    """PTB-XL on the official folds: ``{"train", "val", "test", "ml_train", "ml_test"}``.
+
+    ``train``/``val``/``test`` are the single-superclass records of folds 1-8 / 9 / 10;
+    ``ml_train``/``ml_test`` hold every record with a diagnostic superclass (multi-hot labels)
+    of folds 1-8 / 10 for the benchmark's multi-label AUC. Without a root: synthetic ``ptbxl``
+    pages split 80/10/10 per class (one label each, so the multi-label sets are one-hot).
+    """
+    from simcardionet_lite.data.datasets import PTBXL, SyntheticECG
+
+    d = cfg.data
+    common = dict(image_size=tuple(d.image_size), crop_header_footer=d.crop_header_footer, cache_dir=d.cache_dir,
+                  grayscale=d.grayscale, progress=progress)
+    if data_root is not None:
+        out = {s: PTBXL(data_root, sampling_rate=d.sampling_rate, split=s, **common) for s in ("train", "val", "test")}
+        out["ml_train"] = PTBXL(data_root, sampling_rate=d.sampling_rate, single_label=False, split="train", **common)
+        out["ml_test"] = PTBXL(data_root, sampling_rate=d.sampling_rate, single_label=False, split="test", **common)
+        return out
+    ds = SyntheticECG(style="ptbxl", label_set="ptbxl", n_per_class=cfg.experiment.ptbxl_n_per_class, seed=cfg.seed,
+                      difficulty=d.difficulty, **common)
+    fold = np.zeros(len(ds), dtype=np.int64)
+    rng = np.random.default_rng(cfg.seed)
+    for c in np.unique(ds.labels):
+        idx = rng.permutation(np.flatnonzero(ds.labels == c))
+        n_te = max(1, int(round(0.1 * len(idx))))
+        fold[idx] = 1
+        fold[idx[:n_te]] = 10
+        fold[idx[n_te : 2 * n_te]] = 9
+    ds.strat_fold = fold
+    ds.multilabel = np.eye(len(ds.classes), dtype=np.int64)[ds.labels]
+    tr, va, te = official_fold_split(fold)
+    return {"train": subset(ds, tr), "val": subset(ds, va), "test": subset(ds, te),
+            "ml_train": subset(ds, tr), "ml_test": subset(ds, te)}
+
+
+# --------------------------------------------------------------------------------------------
 # Report helpers (tables for the chapters)
 # --------------------------------------------------------------------------------------------
 
@@ -988,5 +1062,8 @@ __all__ = [
     "cv_table",
     "metrics_table",
     "arms_table",
+    "load_dataset1",
+    "load_dataset2",
+    "load_ptbxl",
     "load_preset",
 ]
