@@ -85,6 +85,24 @@ CLAIMS: dict[str, tuple[str, str]] = {
 
 METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
 
+#: The published PTB-XL benchmark this project compares its multi-label AUC with (not the
+#: SimCardioNet paper): Strodthoff, Wagner, Schaeffter & Samek, "Deep Learning for ECG Analysis:
+#: Benchmarks and Insights from PTB-XL", IEEE JBHI 25(5):1519-1528, 2021,
+#: doi 10.1109/JBHI.2020.3022989; leaderboard "Diagnostic superclasses" in the README of
+#: github.com/helme/ecg_ptbxl_benchmarking. Macro AUC on fold 10 (train 1-8, val 9), models on
+#: the 100 Hz *signals* of the full dataset (21,799 records), multi-label; the number in
+#: brackets of the leaderboard (bootstrap spread) is kept as ``spread``.
+PTBXL_BENCHMARK_SOURCE = "Strodthoff et al. 2021, IEEE JBHI, doi 10.1109/JBHI.2020.3022989 (leaderboard)"
+PTBXL_SUPERCLASS_AUC: dict[str, dict[str, float]] = {
+    "resnet1d_wang": {"macro_auc": 0.930, "spread": 0.005},
+    "xresnet1d101": {"macro_auc": 0.928, "spread": 0.005},
+    "lstm": {"macro_auc": 0.927, "spread": 0.005},
+    "fcn_wang": {"macro_auc": 0.925, "spread": 0.006},
+    "inception1d": {"macro_auc": 0.921, "spread": 0.006},
+    "lstm_bidir": {"macro_auc": 0.921, "spread": 0.006},
+    "Wavelet+NN": {"macro_auc": 0.874, "spread": 0.007},
+}
+
 
 def paper_metric(key: str, metric: str) -> float | None:
     """The paper's number for a dataset key and metric, or None if the paper gives none."""
@@ -93,4 +111,14 @@ def paper_metric(key: str, metric: str) -> float | None:
     return RESULTS[key].metrics.get(metric)
 
 
-__all__ = ["DOI", "CITATION", "PaperResult", "RESULTS", "CLAIMS", "METRIC_NAMES", "paper_metric"]
+__all__ = [
+    "DOI",
+    "CITATION",
+    "PaperResult",
+    "RESULTS",
+    "CLAIMS",
+    "METRIC_NAMES",
+    "PTBXL_BENCHMARK_SOURCE",
+    "PTBXL_SUPERCLASS_AUC",
+    "paper_metric",
+]
