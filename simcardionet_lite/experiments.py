@@ -90,6 +90,8 @@ def banner(
     data_root: str | os.PathLike | None,
     preset: str,
     committed: Mapping[str, Mapping] | None = None,
+    *,
+    constructed: bool = False,
 ) -> Banner:
     """Decide the banner of a results chapter from its data root and committed results.
 
@@ -97,7 +99,8 @@ def banner(
       committed runs that the chapter will show further down, or saying that none exists yet;
     * a data root that does not exist: :class:`DataError` (a typo must not silently fall back
       to synthetic data);
-    * a data root: a REAL DATA banner naming the folder.
+    * a data root: a REAL DATA banner naming the folder, or, with ``constructed=True``, a
+      CONSTRUCTED STAND-IN banner (real pages re-packaged by this package, not the dataset).
     The smoke preset adds a line that its numbers test the pipeline, not the method.
     """
     name, style = CHAPTER_DATA.get(chapter, (chapter, "mendeley"))
@@ -119,8 +122,17 @@ def banner(
                 path=root,
                 fix="set data_root to the dataset folder, or to None for the synthetic stand-in",
             )
-        kind = "real"
-        lines.append(f"> **REAL DATA.** This chapter runs on {name} read from `{root}`.")
+        if constructed:
+            kind = "constructed"
+            lines.append(
+                f"> **CONSTRUCTED STAND-IN.** No real {name} is at hand. This chapter runs on a stand-in "
+                f"built by this package at `{root}`: the Dataset I images re-encoded as JPEG, renamed and "
+                f"re-split into Kaggle-style `train/` and `test/` folders. It shows what the re-upload would "
+                f"do to an out-of-distribution number; it is not the Kaggle dataset."
+            )
+        else:
+            kind = "real"
+            lines.append(f"> **REAL DATA.** This chapter runs on {name} read from `{root}`.")
     if preset == "smoke":
         lines.append(
             "> *Smoke preset*: a tiny model and a few epochs, sized to run on a CPU in seconds; "

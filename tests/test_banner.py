@@ -37,3 +37,9 @@ def test_missing_data_root_is_an_error_not_a_silent_fallback(tmp_path: Path) -> 
     with pytest.raises(DataError, match="does not exist") as err:
         banner("06_dataset2", tmp_path / "nope", "smoke")
     assert err.value.fix and "None" in err.value.fix
+
+
+def test_constructed_standin_is_labelled_as_constructed(tmp_path: Path) -> None:
+    b = banner("06_dataset2", tmp_path, "smoke", constructed=True)
+    assert b.kind == "constructed" and "CONSTRUCTED STAND-IN" in b.text
+    assert "REAL DATA" not in b.text and "not the Kaggle dataset" in b.text
