@@ -1,0 +1,88 @@
+"""The GitHub Actions workflows are valid and do what the README says.
+
+Why: a workflow error only shows on GitHub, after a push. check-jsonschema validates against
+GitHub's workflow schema offline (vendored in the package), and the content checks tie each
+workflow to the commands and chapters of this repository.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+NAMES = ("book.yml", "tests.yml", "gpu-reproduce.yml")
+
+
+def check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, paths)],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def load(name: str) -> dict:
+    d = yaml.safe_load((WORKFLOWS / name).read_text())
+    d["on"] = d.pop(True, d.get("on"))  # YAML 1.1 reads the key `on` as True
+    return d
+
+
+def toc_chapters() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [Path(f).name for f in files]
+
+
+def test_workflows_pass_the_github_schema() -> None:
+    r = check_jsonschema(*(WORKFLOWS / n for n in NAMES))
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: bad\non: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: 3\n        run: echo\n")
+    r = check_jsonschema(bad)
+    assert r.returncode != 0
+
+
+def test_tests_workflow_runs_the_readme_command() -> None:
+    steps = load("tests.yml")["jobs"]["test"]["steps"]
+    assert any(s.get("run") == "bash .ci/run" for s in steps)
+    assert any(s.get("with", {}).get("python-version") == "3.11" for s in steps)
+    ci = (ROOT / ".ci" / "run").read_text()
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert lines[:4] == ["```bash", "make book", "make test", "```"], "README must open with the two commands"
+    commands = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    assert commands[0] == "set -euo pipefail"
+    assert commands[-1] == lines[2], ".ci/run must run exactly the README's test command"
+
+
+def test_book_workflow_builds_and_deploys_pages() -> None:
+    wf = load("book.yml")
+    runs = [s.get("run") for s in wf["jobs"]["build"]["steps"]]
+    uses = [s.get("uses", "") for job in wf["jobs"].values() for s in job["steps"]]
+    assert "make book" in runs
+    assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
+    assert any(u.startswith("actions/deploy-pages") for u in uses)
+    assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_gpu_workflow_covers_every_chapter_on_a_self_hosted_gpu_runner() -> None:
+    job = load("gpu-reproduce.yml")["jobs"]["reproduce"]
+    assert "self-hosted" in job["runs-on"] and "gpu" in job["runs-on"]
+    chapters = [m["chapter"] for m in job["strategy"]["matrix"]["include"]]
+    assert chapters == toc_chapters()
+    text = (WORKFLOWS / "gpu-reproduce.yml").read_text()
+    assert "simcardionet_lite reproduce" in text and "default: paper" in text
+    upload = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert upload and upload[0]["with"]["path"].startswith("results/")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_workflow_files_exist(name: str) -> None:
+    assert (WORKFLOWS / name).is_file()
