@@ -1040,6 +1040,195 @@ def arms_table(res: Mapping[str, Any], keys: Sequence[str] = ("accuracy", "macro
     return pd.DataFrame(rows).set_index("arm")
 
 
+def per_class_table(metrics: Mapping[str, Any]) -> Any:
+    """Per-class precision, recall, F1 and support from a metrics dict's per-class report."""
+    import pandas as pd
+
+    rep = metrics.get("per_class") or metrics.get("report") or {}
+    rows = []
+    for c, d in rep.items():
+        if not isinstance(d, Mapping):
+            continue
+        rows.append({"class": c, **{k: (round(float(v), 3) if isinstance(v, (int, float)) else v) for k, v in d.items()}})
+    return pd.DataFrame(rows).set_index("class") if rows else pd.DataFrame()
+
+
+def label_efficiency_table(res: Mapping[str, Any]) -> Any:
+    """Macro F1 (mean ± SD over seeds) per labelled fraction and arm, with the label counts."""
+    import pandas as pd
+
+    rows = []
+    for frac in res["fractions"]:
+        n = sorted({r["n_labels"] for r in res["rows"] if r["fraction"] == frac})
+        row = {"labels (%)": f"{100 * frac:g}", "labelled pages": ", ".join(map(str, n))}
+        for arm in ("pretrained", "linear_probe", "scratch"):
+            row[f"{arm.replace('_', ' ')} macro F1"] = fmt_ms(res["curves"][arm].get(str(frac)), "macro_f1")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("labels (%)")
+
+
+# --------------------------------------------------------------------------------------------
+# Committed runs and the paper
+# --------------------------------------------------------------------------------------------
+
+
+def run_description(d: Mapping[str, Any]) -> str:
+    """One line: data, preset, image size, epochs, seeds and machine of a committed run."""
+    cfg = d.get("config") or {}
+    extra = d.get("extra") or {}
+    data = extra.get("data_root")
+    kind = "constructed stand-in" if extra.get("constructed_standin") else ("real data" if data else "synthetic data")
+    hw = ((d.get("metadata") or {}).get("hardware") or {})
+    machine = hw.get("gpu") or f"CPU ({hw.get('cpu_usable', '?')} cores)"
+    size = (cfg.get("data") or {}).get("image_size")
+    pe = (cfg.get("pretrain") or {}).get("epochs")
+    fe = (cfg.get("finetune") or {}).get("epochs")
+    return (f"{kind}; preset `{d.get('preset')}`, image {size}, {pe} pretraining / {fe} fine-tuning epochs, "
+            f"seeds {d.get('seeds')}, {machine}, commit {str(((d.get('metadata') or {}).get('git') or {}).get('commit'))[:8]}")
+
+
+def committed_notes(committed: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown list describing each committed run (or saying there is none)."""
+    if not committed:
+        return "*No committed run of this chapter yet: run `simcardionet-lite reproduce --preset paper` or the scripts in `scripts/`.*"
+    return "\n".join(f"* `{tag}`: {run_description(d)}" for tag, d in committed.items())
+
+
+def _paper_row(key: str) -> dict[str, str]:
+    from simcardionet_lite import paper
+
+    r = paper.RESULTS[key]
+    m = r.metrics
+    return {"run": f"paper [{r.source}]", "protocol": r.protocol, "accuracy": fmt(m.get("accuracy")),
+            "precision": fmt(m.get("precision")), "recall": fmt(m.get("recall")), "F1": fmt(m.get("f1"))}
+
+
+def committed_cv_table(key: str, committed: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The paper's Dataset I row beside each committed run's protocols (mean ± SD over folds)."""
+    import pandas as pd
+
+    rows = [_paper_row(key)]
+    for tag, d in committed.items():
+        for protocol, res in (d.get("metrics") or {}).items():
+            if not isinstance(res, Mapping) or "summary" not in res:
+                continue
+            summ = res["summary"]
+            rows.append({"run": f"ours `{tag}`", "protocol": f"{protocol}-level {len(res['folds'])}-fold CV, macro",
+                         "accuracy": fmt_ms(summ, "accuracy"), "precision": fmt_ms(summ, "macro_precision"),
+                         "recall": fmt_ms(summ, "macro_recall"), "F1": fmt_ms(summ, "macro_f1")})
+    if len(rows) == 1:
+        rows.append({"run": "ours", "protocol": "not yet run", "accuracy": "", "precision": "", "recall": "", "F1": ""})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def committed_ood_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The paper's Dataset II row beside each committed run (all pages, and unseen pages)."""
+    import pandas as pd
+
+    rows = [_paper_row("dataset2")]
+    for tag, d in committed.items():
+        m = d.get("metrics") or {}
+        ov = m.get("overlap") or {}
+        for part, mm in (("all test pages", m.get("metrics")), ("pages not seen in training", m.get("metrics_unseen"))):
+            rows.append({"run": f"ours `{tag}`", "protocol": f"zero-shot, {part}; {ov.get('n_seen', '?')}/{ov.get('n_test', '?')} test pages seen",
+                         "accuracy": fmt_ci(mm, "accuracy"), "precision": fmt_ci(mm, "macro_precision"),
+                         "recall": fmt_ci(mm, "macro_recall"), "F1": fmt_ci(mm, "macro_f1")})
+    if len(rows) == 1:
+        rows.append({"run": "ours", "protocol": "not yet run", "accuracy": "", "precision": "", "recall": "", "F1": ""})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def committed_ptbxl_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The paper's PTB-XL row beside each committed run (fold 10, bootstrap intervals)."""
+    import pandas as pd
+
+    rows = [{**_paper_row("ptbxl"), "weighted F1": "n/a", "multi-label macro AUC": "n/a"}]
+    for tag, d in committed.items():
+        m = d.get("metrics") or {}
+        mm = m.get("metrics")
+        rows.append({"run": f"ours `{tag}`", "protocol": f"official folds, test fold 10 ({m.get('n_test', '?')} records), single label",
+                     "accuracy": fmt_ci(mm, "accuracy"), "precision": fmt_ci(mm, "macro_precision"),
+                     "recall": fmt_ci(mm, "macro_recall"), "F1": fmt_ci(mm, "macro_f1"),
+                     "weighted F1": fmt_ci(mm, "weighted_f1"),
+                     "multi-label macro AUC": fmt((m.get("multilabel") or {}).get("macro_auc"))})
+    if len(rows) == 1:
+        rows.append({"run": "ours", "protocol": "not yet run"})
+    return pd.DataFrame(rows).set_index("run").fillna("")
+
+
+# --------------------------------------------------------------------------------------------
+# Grad-CAM study
+# --------------------------------------------------------------------------------------------
+
+
+def pick_per_class(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Up to ``n`` positions per class, drawn without replacement (sorted by class)."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    out: list[int] = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        out.extend(sorted(rng.choice(idx, size=min(n, len(idx)), replace=False).tolist()))
+    return np.asarray(out, dtype=np.int64)
+
+
+def run_gradcam(
+    model: torch.nn.Module,
+    ds: Any,
+    cfg: Config,
+    *,
+    style: str = "mendeley",
+    label_set: str = "dataset1",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Grad-CAM of the true class on ``experiment.gradcam_per_class`` pages per class.
+
+    Measures (i) the mean CAM mass per lead panel per class, and the share that falls on the
+    leads that define each synthetic class (``synth.CLASS_LEADS``) against those panels' share of
+    the page area (a map that ignores the leads gets ratio 1); (ii) faithfulness: the deletion
+    AUC of the CAMs against random maps. The target layer is the model's ``cam_target_layer``
+    (with its ``cam_reshape_transform``). Returns JSON-ready results plus, under ``"_arrays"``,
+    the pages, CAMs, targets and predictions for plotting.
+    """
+    from simcardionet_lite import explain
+    from simcardionet_lite.ecg.render import panel_boxes
+    from simcardionet_lite.ecg.synth import CLASS_LEADS
+
+    pos = pick_per_class(np.asarray(ds.labels), cfg.experiment.gradcam_per_class, seed)
+    images = torch.stack([ds[int(i)][0] for i in pos])
+    targets = [int(ds.labels[i]) for i in pos]
+    with torch.no_grad():
+        probs = model.eval()(images).softmax(dim=1).numpy()
+    cams = explain.gradcam(model, images, targets)
+    size = tuple(images.shape[-2:])
+    boxes = panel_boxes(style, size)
+    by_class = explain.lead_mass_by_class(cams, targets, ds.classes, boxes)
+    defining: dict[str, Any] = {}
+    page_area = float(size[0] * size[1])
+    for c, mass in by_class.items():
+        leads = CLASS_LEADS.get(label_set, {}).get(c, ())
+        if not leads:
+            defining[c] = {"leads": [], "mass": None, "area": None, "ratio": None}
+            continue
+        m = float(sum(mass[lead] for lead in leads))
+        a = float(sum((boxes[lead][2] - boxes[lead][0]) * (boxes[lead][3] - boxes[lead][1]) for lead in leads)) / page_area
+        defining[c] = {"leads": list(leads), "mass": m, "area": a, "ratio": m / a if a else None}
+    faith = explain.faithfulness(model, images, cams, targets, np.random.default_rng(seed),
+                                 steps=cfg.experiment.deletion_steps)
+    layer = getattr(model, "cam_target_layer", None)
+    return {
+        "target_layer": type(layer).__name__ if layer is not None else None,
+        "reshape_transform": getattr(model, "cam_reshape_transform", None) is not None,
+        "n_pages": int(len(pos)),
+        "accuracy_on_pages": float((probs.argmax(1) == np.asarray(targets)).mean()),
+        "lead_mass_by_class": by_class,
+        "defining_leads": defining,
+        "faithfulness": faith,
+        "_arrays": {"images": images.numpy(), "cams": cams, "targets": np.asarray(targets),
+                    "pred": probs.argmax(1), "ids": [ds.ids[int(i)] for i in pos]},
+    }
+
+
 __all__ = [
     "Banner",
     "banner",
@@ -1077,5 +1266,14 @@ __all__ = [
     "load_dataset1",
     "load_dataset2",
     "load_ptbxl",
+    "per_class_table",
+    "label_efficiency_table",
+    "run_description",
+    "committed_notes",
+    "committed_cv_table",
+    "committed_ood_table",
+    "committed_ptbxl_table",
+    "pick_per_class",
+    "run_gradcam",
     "load_preset",
 ]
