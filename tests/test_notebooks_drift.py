@@ -93,3 +93,16 @@ def test_generation_is_deterministic_and_detects_drift(tmp_path: Path) -> None:
     assert sync_notebooks(book, out, check=True) == [out / "99_orphan.ipynb"]
     sync_notebooks(book, out)
     assert not (out / "99_orphan.ipynb").exists()
+
+
+def test_toc_lists_exactly_the_chapters() -> None:
+    """Every _toc.yml entry has its book/*.md source, and every chapter source is in the toc
+    (Jupyter Book only warns about a missing toc file, and silently skips an unlisted one)."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    entries = [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part["chapters"]]
+    missing = [e for e in entries if not (ROOT / f"{e}.md").is_file()]
+    assert not missing, f"_toc.yml lists chapters with no source: {missing}"
+    unlisted = sorted({f"book/{p.stem}" for p in chapter_sources(ROOT / "book")} - set(entries))
+    assert not unlisted, f"chapters not in _toc.yml: {unlisted}"
