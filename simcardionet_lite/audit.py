@@ -1,0 +1,42 @@
+"""``simcardionet_lite.audit``: the leakage audit (re-exported from :mod:`simcardionet_lite.data.audit`).
+
+Why a top-level alias: the audit is a user-facing tool (``python -m simcardionet_lite.audit``
+and the ``audit`` subcommand), so it lives under a short, stable name.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from simcardionet_lite.data.audit import (
+    DEFAULT_HAMMING,
+    PAGE_HASH_BITS,
+    audit_report,
+    build_manifest,
+    cv_splits,
+    duplicate_groups,
+    hamming_matrix,
+    leakage,
+    main,
+    page_fingerprint,
+    page_hash,
+    page_hashes,
+)
+
+__all__ = [
+    "DEFAULT_HAMMING",
+    "PAGE_HASH_BITS",
+    "page_fingerprint",
+    "page_hash",
+    "page_hashes",
+    "audit_report",
+    "build_manifest",
+    "cv_splits",
+    "duplicate_groups",
+    "hamming_matrix",
+    "leakage",
+    "main",
+]
+
+if __name__ == "__main__":
+    sys.exit(main())
