@@ -86,3 +86,13 @@ def test_gpu_workflow_covers_every_chapter_on_a_self_hosted_gpu_runner() -> None
 @pytest.mark.parametrize("name", NAMES)
 def test_workflow_files_exist(name: str) -> None:
     assert (WORKFLOWS / name).is_file()
+
+
+def test_readme_states_the_exact_pytest_command_of_make_test() -> None:
+    r = subprocess.run(["make", "-n", "--no-print-directory", "test"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        pytest.skip(f"make not usable here: {r.stderr.strip()[:200]}")
+    pytest_line = [ln for ln in r.stdout.splitlines() if "-m pytest" in ln][-1].strip()
+    assert "--nbval-lax" in pytest_line and " notebooks" in pytest_line and " tests " in pytest_line
+    assert pytest_line in (ROOT / "README.md").read_text(), f"README must state the test command: {pytest_line}"
