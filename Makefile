@@ -50,8 +50,14 @@ notebooks: $(STAMP)
 check-notebooks: $(STAMP)
 	$(PY) -m simcardionet_lite.notebooks --check
 
+# Jupyter Book's execution cache keys on each chapter's text only; a change to the library
+# must re-execute the chapters too, so the cache is dropped when the package sources change.
+PKG_HASH = $(shell find simcardionet_lite -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+
 book: $(STAMP)
+	@if [ ! -f _build/.pkg-$(PKG_HASH) ]; then rm -rf _build/.jupyter_cache _build/.pkg-*; fi
 	$(VENV)/bin/jupyter-book build . --builder html
+	@touch _build/.pkg-$(PKG_HASH)
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
