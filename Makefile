@@ -12,9 +12,11 @@ PY     := $(VENV)/bin/python
 PIN_HASH := $(shell cat pyproject.toml requirements/lock.txt | sha256sum | cut -c1-16)
 STAMP  := $(VENV)/.stamp-$(PIN_HASH)
 
-# Headless plotting; the venv first on PATH; Jupyter kernels looked up in the venv only, so
-# the notebooks' "python3" kernel is this venv's Python and not a user-level kernelspec.
-export MPLBACKEND := Agg
+# The venv first on PATH; Jupyter kernels looked up in the venv only, so the notebooks'
+# "python3" kernel is this venv's Python and not a user-level kernelspec. MPLBACKEND is left
+# unset on purpose: a kernel then uses the (headless) inline backend, which puts the figures
+# into the book, and plain Python falls back to Agg when there is no display.
+unexport MPLBACKEND
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export JUPYTER_DATA_DIR := $(CURDIR)/$(VENV)/share/jupyter
 export JUPYTER_PLATFORM_DIRS := 1
