@@ -1,0 +1,90 @@
+"""The ``predict`` command: a prediction with probabilities and a CAM, and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from simcardionet_lite.config import DATASET1_CLASSES, load_preset
+from simcardionet_lite.predict import main, save_checkpoint
+
+SIZE = (48, 64)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from simcardionet_lite.ecg import render, synth
+    from simcardionet_lite.model.backbone import SimCardioNet
+
+    d = tmp_path_factory.mktemp("predict")
+    cfg = load_preset("smoke", **{"data.image_size": SIZE})
+    torch.manual_seed(0)
+    model = SimCardioNet(cfg.model, len(DATASET1_CLASSES))
+    ckpt = save_checkpoint(d / "model.pt", model, cfg, DATASET1_CLASSES)
+    # A checkpoint whose weights were saved from another model than its config describes.
+    other = load_preset("smoke", **{"model.stage_channels": (8, 16, 32), "model.stem_channels": 8})
+    bad = d / "mismatch.pt"
+    torch.save({"format": "simcardionet-lite/classifier-v1", "config": cfg.to_dict(),
+                "classes": list(DATASET1_CLASSES), "model": SimCardioNet(other.model, 4).state_dict()}, bad)
+    sig, _ = synth.generate("dataset1", "MI", np.random.default_rng(0), fs=250)
+    page = render.render(sig, 250, "mendeley", size=(150, 200), rng=np.random.default_rng(1))
+    img = d / "page.png"
+    Image.fromarray(page).save(img)
+    garbage = d / "broken.jpg"
+    garbage.write_bytes(b"this is not a JPEG")
+    notckpt = d / "weights.pt"
+    torch.save({"w": torch.zeros(3)}, notckpt)
+    return {"dir": d, "ckpt": ckpt, "bad": bad, "img": img, "garbage": garbage, "notckpt": notckpt}
+
+
+def test_predict_prints_probabilities_and_writes_cam(bundle: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    cam = bundle["dir"] / "cam.png"
+    rc = main([str(bundle["img"]), "--checkpoint", str(bundle["ckpt"]), "--cam", str(cam), "--json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    res = json.loads(out.out)
+    assert res["top_class"] in DATASET1_CLASSES
+    assert sum(res["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert res["top_probability"] == pytest.approx(max(res["probabilities"].values()))
+    overlay = np.asarray(Image.open(cam))
+    assert overlay.shape == (150, 200, 3)  # drawn on the whole page, not the model input
+
+
+def test_predict_text_output(bundle: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    assert main([str(bundle["img"]), "--checkpoint", str(bundle["ckpt"])]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 + len(DATASET1_CLASSES) and "p =" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing_image", "image not found"),
+        ("unreadable_image", "cannot read the image"),
+        ("missing_checkpoint", "checkpoint not found"),
+        ("not_a_checkpoint", "not a simcardionet-lite classifier checkpoint"),
+        ("weights_of_another_config", "checkpoint of another configuration"),
+        ("preset_mismatch", "checkpoint of another configuration"),
+    ],
+)
+def test_predict_errors_are_clear(bundle: dict[str, Path], capsys: pytest.CaptureFixture, case: str, message: str) -> None:
+    img, ckpt = str(bundle["img"]), str(bundle["ckpt"])
+    argv = {
+        "missing_image": [str(bundle["dir"] / "nope.png"), "--checkpoint", ckpt],
+        "unreadable_image": [str(bundle["garbage"]), "--checkpoint", ckpt],
+        "missing_checkpoint": [img, "--checkpoint", str(bundle["dir"] / "nope.pt")],
+        "not_a_checkpoint": [img, "--checkpoint", str(bundle["notckpt"])],
+        "weights_of_another_config": [img, "--checkpoint", str(bundle["bad"])],
+        "preset_mismatch": [img, "--checkpoint", ckpt, "--preset", "paper"],
+    }[case]
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err and "What to do" in err
+    if case == "preset_mismatch":
+        assert "model.stage_channels" in err and "data.image_size" in err
