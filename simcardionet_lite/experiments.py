@@ -576,8 +576,8 @@ def build_kaggle_standin(
 
     Made the way the Kaggle re-upload (``evilspirit05/ecg-analysis``) was: the same Dataset I
     images, re-encoded as JPEG at another ``quality``, renamed, and re-split into ``train/`` and
-    ``test/`` folders whose class folders carry other names. The split is random at file level,
-    as an uploader's would be. Idempotent: an existing complete build is reused.
+    ``test/`` folders whose class folders carry other names. The split is random at file level
+    (stratified by class), as an uploader's would be, so copies of one page can land in both. Idempotent: an existing complete build is reused.
     Returns the stand-in's root (holding ``train/`` and ``test/``).
     """
     from PIL import Image
@@ -596,8 +596,17 @@ def build_kaggle_standin(
     if out.exists():
         shutil.rmtree(out)
     counters: dict[tuple[str, str], int] = {}
+    # Stratified file-level split: each class keeps at least one file on each side.
+    by_class: dict[str, list[Path]] = {}
     for path, cls, _split in items:
-        split = "test" if rng.random() < test_fraction else "train"
+        by_class.setdefault(cls, []).append(path)
+    plan: list[tuple[Path, str, str]] = []
+    for cls, paths in by_class.items():
+        order = rng.permutation(len(paths))
+        n_test = min(len(paths) - 1, max(1, int(round(test_fraction * len(paths)))))
+        for rank, j in enumerate(order):
+            plan.append((paths[j], cls, "test" if rank < n_test else "train"))
+    for path, cls, split in plan:
         folder = out / split / KAGGLE_CLASS_FOLDERS.get(cls, cls)
         folder.mkdir(parents=True, exist_ok=True)
         n = counters.get((split, cls), 0) + 1

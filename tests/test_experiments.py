@@ -136,3 +136,43 @@ def test_multilabel_auc_known_answer() -> None:
     res = ex.multilabel_auc(x[:100], y[:100], x[100:], yt[100:], ("A", "B"), seed=0)
     assert res["per_class_auc"]["A"] == pytest.approx(1.0) and res["left_out"] == ["B"]
     assert res["macro_auc"] == pytest.approx(1.0)
+
+
+def _mendeley_tree(root, n_per_class: int = 3):
+    from PIL import Image
+
+    from simcardionet_lite.data.datasets import MENDELEY_FOLDERS
+
+    rng = np.random.default_rng(0)
+    for folder in MENDELEY_FOLDERS:
+        d = root / folder
+        d.mkdir(parents=True)
+        for i in range(n_per_class):
+            Image.fromarray((rng.random((60, 80, 3)) * 255).astype(np.uint8)).save(d / f"x({i + 1}).jpg", quality=95)
+    return root
+
+
+def test_kaggle_standin_is_reencoded_resplit_and_readable(tmp_path) -> None:
+    from simcardionet_lite.data.datasets import ECGImageFolder
+
+    src = _mendeley_tree(tmp_path / "d1")
+    out = ex.build_kaggle_standin(src, tmp_path / "standin", quality=70, test_fraction=0.5, seed=0)
+    files = sorted(p for p in out.rglob("*.jpg"))
+    assert len(files) == 12
+    assert {p.relative_to(out).parts[0] for p in files} == {"train", "test"}
+    assert not {p.parent.name for p in files} & set(__import__("simcardionet_lite.data.datasets", fromlist=["x"]).MENDELEY_FOLDERS)
+    src_bytes = {p.read_bytes() for p in src.rglob("*.jpg")}
+    assert not any(p.read_bytes() in src_bytes for p in files)  # every file re-encoded
+    both = ECGImageFolder(out, layout="kaggle", image_size=(30, 40), cache_dir=tmp_path / "cache")
+    assert len(both) == 12 and set(both.split) == {"train", "test"}
+    assert (out / ".complete").exists()
+    assert ex.build_kaggle_standin(src, out) == out  # reused, not rebuilt
+
+
+def test_standin_overlaps_real_dataset1_completely(realdata, tmp_path) -> None:
+    cfg = load_preset("smoke", **{"data.image_size": (48, 64), "data.cache_dir": str(tmp_path / "cache")})
+    st = ex.build_kaggle_standin(realdata / "dataset1_mendeley", tmp_path / "standin", quality=75)
+    train = ex.load_dataset1(cfg, realdata / "dataset1_mendeley")
+    test = ex.load_dataset2(cfg, st, split="test")
+    audit = ex.overlap_audit(train, test)
+    assert audit["n_test"] > 150 and audit["fraction_seen"] == 1.0
