@@ -411,7 +411,8 @@ def baseline_metrics(cfg: Config, train_ds: Any, test_ds: Any, seed: int) -> dic
     from simcardionet_lite.evaluate import classification_metrics
 
     probs = pixel_baseline(
-        train_ds.images_uint8(), np.asarray(train_ds.labels), test_ds.images_uint8(), seed=seed
+        train_ds.images_uint8(), np.asarray(train_ds.labels), test_ds.images_uint8(), seed=seed,
+        n_classes=len(test_ds.classes),
     )
     return _jsonable(
         classification_metrics(
