@@ -28,15 +28,18 @@ BOOK_DIR = "book"
 NOTEBOOKS_DIR = "notebooks"
 CHAPTER_GLOB = "[0-9][0-9]_*.md"
 
-# Prepended to every generated .ipynb. Colab starts from a bare Python, so the notebook must
-# install this package there; everywhere else (Binder, nbval, papermill, a local venv) the
-# package is already installed and the cell does nothing.
+# Inserted before the parameters cell of every generated .ipynb. Colab starts from a bare
+# Python, so the notebook must install this package there; everywhere else (Binder, nbval,
+# papermill, a local venv) the package is already installed and the cell does nothing.
 COLAB_INSTALL_SOURCE = """\
-# Colab only: install simcardionet-lite (Binder and a local `make` set-up already have it).
+# Colab only: fetch and install simcardionet-lite (Binder and a local `make` set-up have it).
+# A clone, not a plain pip install, so that the committed results/ of full runs are found.
 import sys
 
 if "google.colab" in sys.modules:
-    !pip -q install "simcardionet-lite @ git+{repo_url}"\
+    !git clone -q --depth 1 {repo_url} /content/simcardionet-lite
+    !pip -q install -e /content/simcardionet-lite
+    sys.path.insert(0, "/content/simcardionet-lite")\
 """
 REPO_URL = "https://github.com/simcardionet-lite/simcardionet-lite"
 
