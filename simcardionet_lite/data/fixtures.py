@@ -62,6 +62,7 @@ def write_image_tree(
     seed: int = 0,
     size: tuple[int, int] = (262, 368),
     pages: dict[str, list[np.ndarray]] | None = None,
+    quality: int = 90,
 ) -> dict[str, Any]:
     """Write a Dataset I-like tree and return what was planted.
 
@@ -70,7 +71,7 @@ def write_image_tree(
     one truncated JPEG and one non-image file (``notes.txt``) in the first class. With
     ``modes``: one grayscale JPEG (class 1), one CMYK JPEG (class 2) and one RGBA PNG (class 3),
     each the last distinct page of its class (copies are made of the first pages).
-    ``layout="kaggle"`` writes ``root/train`` and ``root/test`` (alternating files) with the
+    ``quality`` is the JPEG quality of the distinct pages. ``layout="kaggle"`` writes ``root/train`` and ``root/test`` (alternating files) with the
     Kaggle class-folder names.
     """
     root = Path(root)
@@ -89,7 +90,7 @@ def write_image_tree(
                 mode = special_modes[ci]
                 planted["modes"][mode] = planted["modes"].get(mode, 0) + 1
             ext = ".png" if mode == "RGBA" else ".jpg"
-            files.append((f"{prefix}({i + 1}){ext}", _jpeg(page, 90, mode)))
+            files.append((f"{prefix}({i + 1}){ext}", _jpeg(page, quality, mode)))
         planted["distinct"] += len(files)
         for k in range(exact_copies):
             src_name, data = files[k % n_per_class]

@@ -1,0 +1,126 @@
+"""Audit: manifest, exact and near duplicates, cross-dataset copies, and CV leakage."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simcardionet_lite.data import audit as A
+from simcardionet_lite.data import fixtures as F
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    base = tmp_path_factory.mktemp("audit")
+    pages = F.synthetic_pages(4, seed=0, size=(262, 368))
+    m = F.write_image_tree(base / "d1", "mendeley", 4, pages=pages)
+    # Dataset II stand-in: the same pictures re-encoded (JPEG q60), plus new ones, Kaggle layout
+    more = F.synthetic_pages(2, seed=5, size=(262, 368))
+    mixed = {c: pages[c][:2] + more[c] for c in pages}
+    k = F.write_image_tree(base / "d2", "kaggle", 4, pages=mixed, exact_copies=0, near_copies=0, corrupt=False, modes=False,
+                         quality=70)
+    return base, m, k
+
+
+def test_manifest_columns_and_errors(trees):
+    base, m, _ = trees
+    man = A.build_manifest(base / "d1")
+    assert list(man.columns) == ["path", "class", "split", "bytes", "width", "height", "mode", "sha256", "page_hash", "phash", "error"]
+    assert len(man) == m["files"] + len(m["truncated"])  # the truncated file stays, with its error
+    bad = man[man["error"] != ""]
+    assert len(bad) == 1 and "truncated" in bad["error"].iloc[0]
+    assert (man.loc[man["error"] == "", "page_hash"].str.len() == A.PAGE_HASH_BITS // 4).all()
+
+
+def test_exact_and_near_duplicates(trees):
+    base, m, _ = trees
+    man = A.build_manifest(base / "d1")
+    rep = A.audit_report(man)
+    assert rep["exact"]["duplicates"] == m["exact_copies"]
+    assert rep["exact"]["clusters_across_classes"] == 0
+    # near copies (re-encoded) are merged too; distinct pages are not
+    assert rep["near"]["duplicates"] == m["exact_copies"] + m["near_copies"]
+    assert rep["near"]["clusters_across_classes"] == 0
+
+
+def test_copy_across_classes_is_reported(trees, tmp_path):
+    import shutil
+
+    base, _, _ = trees
+    root = tmp_path / "x"
+    shutil.copytree(base / "d1", root)
+    src = next((root / "Normal Person ECG Images (284x12=3408)").glob("*.jpg"))
+    shutil.copy(src, root / "ECG Images of Patient that have History of MI (172x12=2064)" / "PMI(500).jpg")
+    rep = A.audit_report(A.build_manifest(root, phash=False))
+    assert rep["exact"]["clusters_across_classes"] == 1
+
+
+def test_against_other_dataset(trees):
+    base, _, _ = trees
+    rep = A.audit_report(A.build_manifest(base / "d1"), A.build_manifest(base / "d2", "kaggle"))
+    a = rep["against"]
+    assert a["exact_matches"] == 0  # re-encoded: no byte is the same ...
+    assert a["near_matches"] == 4 * 2 and a["near_matches_same_class"] == 8  # ... but the pictures are
+
+
+def test_plain_phash_cannot_tell_pages_apart(trees):
+    """Why the audit uses its own page hash: 64-bit pHash puts distinct pages within a few bits."""
+    base, _, _ = trees
+    man = A.build_manifest(base / "d1")
+    man = man[man["error"] == ""].drop_duplicates("sha256")
+    ph = A.hamming_matrix(man["phash"].tolist())
+    pg = A.hamming_matrix(man["page_hash"].tolist())
+    iu = np.triu_indices(len(man), 1)
+    distinct = ph[iu] > -1
+    assert np.median(ph[iu][distinct]) < 16  # of 64 bits
+    assert np.sort(pg[iu])[len(man):].min() > A.DEFAULT_HAMMING  # beyond the planted near copies
+
+
+def test_file_level_cv_leaks_grouped_does_not():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(60), rng.integers(1, 4, 60))  # planted copies: 1-3 files per image
+    labels = groups % 4
+    file_splits = A.cv_splits(labels, groups, 3, protocol="file", seed=0)
+    grouped = A.cv_splits(labels, groups, 3, protocol="grouped", seed=0)
+    assert sum(f["leaked"] for f in A.leakage(file_splits, groups)) > 0
+    assert sum(f["leaked"] for f in A.leakage(grouped, groups)) == 0
+    for tr, te in grouped:
+        assert set(labels[te]) == set(range(4))  # still stratified
+    with pytest.raises(ValueError):
+        A.cv_splits(labels, None, 3, protocol="grouped")
+
+
+def test_cli(trees, tmp_path, capsys):
+    base, m, _ = trees
+    out = tmp_path / "manifest.csv"
+    rc = A.main([str(base / "d1"), "--layout", "mendeley", "--out", str(out), "--json", str(tmp_path / "r.json"),
+                 "--against", str(base / "d2"), "--layout-against", "kaggle"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert f"{m['exact_copies']} byte-identical duplicates" in text and "against other dataset" in text
+    assert len(pd.read_csv(out)) == m["files"] + 1
+    assert json.loads((tmp_path / "r.json").read_text())["exact"]["duplicates"] == m["exact_copies"]
+    assert A.main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_top_level_alias():
+    import simcardionet_lite.audit as top
+
+    assert top.main is A.main and top.cv_splits is A.cv_splits
+
+
+def test_real_dataset1_duplicates(realdata):
+    man = A.build_manifest(realdata / "dataset1_mendeley", phash=False)
+    rep = A.audit_report(man)
+    assert rep["n_files"] == 928
+    assert rep["exact"]["unique"] == 491 and rep["exact"]["duplicates"] == 437
+    assert rep["exact"]["clusters_across_classes"] == 0
+    per = rep["exact"]["per_class"]
+    assert {c: v["unique"] for c, v in per.items()} == {"MI": 30, "PMI": 86, "AHB": 233, "NORM": 142}
+    # and the shipped checksums agree with the files
+    ref = pd.read_csv(realdata / "dataset1_mendeley" / "manifest.csv")
+    assert dict(zip(ref["path"], ref["sha256"])) == dict(zip(man["path"], man["sha256"]))

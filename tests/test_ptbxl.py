@@ -1,0 +1,101 @@
+"""PTB-XL: superclass aggregation, official folds, wfdb records, bad input, the real sample."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+
+from simcardionet_lite.config import PTBXL_CLASSES
+from simcardionet_lite.data import fixtures as F
+from simcardionet_lite.data import ptbxl as P
+from simcardionet_lite.data.datasets import PTBXL
+from simcardionet_lite.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ptbxl")
+    planted = F.write_mini_ptbxl(root, n_per_class=2)
+    return root, planted
+
+
+def test_aggregation_counts_every_listed_code():
+    mapping = {"IMI": "MI", "LVH": "HYP", "NORM": "NORM"}
+    assert P.superclasses({"IMI": 0.0, "SR": 0.0}, mapping) == ["MI"]  # likelihood 0 still counts
+    assert P.superclasses({"LVH": 50.0, "IMI": 100.0}, mapping) == ["MI", "HYP"]
+    assert P.superclasses({"SR": 0.0}, mapping) == []
+    assert P.multilabel_matrix([["MI", "HYP"], []]).tolist() == [[0, 1, 0, 0, 1], [0, 0, 0, 0, 0]]
+
+
+def test_mini_tree_loads_with_skips_reported(mini, tmp_path):
+    root, planted = mini
+    ds = PTBXL(root, sampling_rate=100, image_size=(48, 64), cache_dir=tmp_path)
+    assert ds.classes == PTBXL_CLASSES
+    assert ds.excluded == {"no diagnostic superclass": planted["none"], "more than one superclass": planted["multi"]}
+    reasons = {r for _, r in ds.skipped.skipped}
+    assert any("NaN" in r for r in reasons) and any("flat" in r for r in reasons) and any(".dat" in r for r in reasons)
+    assert len(ds.skipped) == 3
+    expected = dict(planted["single"])
+    expected["NORM"] -= 3  # the three defective records were NORM
+    assert ds.class_counts() == expected
+    img, label, id_ = ds[0]
+    assert img.shape == (3, 48, 64) and id_.startswith("ptbxl-")
+    assert ds.multilabel.shape == (len(ds), 5) and (ds.multilabel.sum(1) == 1).all()
+    assert (ds.multilabel.argmax(1) == ds.labels).all()
+    assert set(ds.strat_fold) <= set(range(1, 11))
+
+
+def test_multilabel_mode_keeps_multi_superclass_records(mini, tmp_path):
+    root, planted = mini
+    ds = PTBXL(root, single_label=False, image_size=(48, 64), cache_dir=tmp_path)
+    assert (ds.multilabel.sum(1) >= 1).all() and (ds.multilabel.sum(1) == 2).sum() == planted["multi"]
+
+
+def test_official_split(mini, tmp_path):
+    root, _ = mini
+    tr = PTBXL(root, split="train", image_size=(32, 48), cache_dir=tmp_path)
+    te = PTBXL(root, split="test", image_size=(32, 48), cache_dir=tmp_path)
+    assert set(tr.strat_fold) <= set(range(1, 9)) and set(te.strat_fold) <= {10}
+    assert not set(tr.ids) & set(te.ids)
+
+
+def test_wrong_sampling_rate_is_a_clear_error(tmp_path):
+    root = tmp_path / "p500"
+    F.write_mini_ptbxl(root, n_per_class=1, sampling_rate=500, defects=False)
+    # records500 exists but the 100 Hz files do not: every record missing -> one clear error
+    with pytest.raises(DataError, match="records100"):
+        PTBXL(root, sampling_rate=100, cache_dir=tmp_path / "c")
+    # a 500 Hz record where a 100 Hz one is expected
+    (root / "records100").symlink_to(root / "records500")
+    import pandas as pd
+
+    db = pd.read_csv(root / "ptbxl_database.csv")
+    db["filename_lr"] = db["filename_hr"]
+    db.to_csv(root / "ptbxl_database.csv", index=False)
+    with pytest.raises(DataError, match="500 Hz"):
+        PTBXL(root, sampling_rate=100, cache_dir=tmp_path / "c")
+    with pytest.raises(DataError, match="100 or 500"):
+        PTBXL(root, sampling_rate=250)
+
+
+def test_missing_files_name_the_fix(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        PTBXL(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="ptbxl_database.csv"):
+        PTBXL(tmp_path / "empty")
+
+
+@pytest.mark.slow
+def test_real_sample_counts(realdata, tmp_path):
+    root = realdata / "ptbxl_sample"
+    df = P.load_ptbxl_metadata(root)
+    assert len(df) == 988
+    assert df["strat_fold"].value_counts().sort_index().tolist() == [101, 92, 77, 97, 85, 76, 109, 87, 136, 128]
+    ds = PTBXL(root, sampling_rate=100, image_size=(48, 64), cache_dir=tmp_path)
+    assert ds.class_counts() == {"NORM": 514, "MI": 65, "STTC": 107, "CD": 73, "HYP": 15}
+    assert ds.excluded["no diagnostic superclass"] == 12 and len(ds.skipped) == 0
+    counts = collections.Counter(np.asarray(ds.classes)[ds.labels])
+    assert sum(counts.values()) == 774
