@@ -36,7 +36,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from simcardionet_lite.config import DATASET1_CLASSES
 from simcardionet_lite.errors import DataError

@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from simcardionet_lite.config import DATASET1_CLASSES, PTBXL_CLASSES, DataConfig
 from simcardionet_lite.data.cache import PageCache, cache_key
