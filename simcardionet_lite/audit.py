@@ -15,12 +15,14 @@ from simcardionet_lite.data.audit import (
     build_manifest,
     cv_splits,
     duplicate_groups,
+    expected_manifest_path,
     hamming_matrix,
     leakage,
     main,
     page_fingerprint,
     page_hash,
     page_hashes,
+    verify_manifest,
 )
 
 __all__ = [
@@ -33,9 +35,11 @@ __all__ = [
     "build_manifest",
     "cv_splits",
     "duplicate_groups",
+    "expected_manifest_path",
     "hamming_matrix",
     "leakage",
     "main",
+    "verify_manifest",
 ]
 
 if __name__ == "__main__":

@@ -124,3 +124,26 @@ def test_real_dataset1_duplicates(realdata):
     # and the shipped checksums agree with the files
     ref = pd.read_csv(realdata / "dataset1_mendeley" / "manifest.csv")
     assert dict(zip(ref["path"], ref["sha256"])) == dict(zip(man["path"], man["sha256"]))
+
+
+def test_verify_against_published_checksums(trees):
+    base, _, _ = trees
+    man = A.build_manifest(base / "d1", phash=False)
+    good = man[["path", "class", "sha256"]].copy()
+    v = A.verify_manifest(man, good)
+    assert v["identical_to_published"] == len(man) and v["duplicate_structure_as_published"] and not v["missing"]
+    bad = good.iloc[1:].copy()
+    bad["sha256"] = [f"{i:064x}" for i in range(len(bad))]  # every file distinct: structure differs
+    v = A.verify_manifest(man, bad)
+    assert v["missing"] == [] and v["extra"] == [good["path"].iloc[0]] and v["identical_to_published"] == 0
+    assert not v["duplicate_structure_as_published"]
+
+
+def test_real_dataset1_matches_published_structure(realdata):
+    """The shared copy is downscaled (no byte matches the 2213 x 1572 originals), but every
+    published file is there, in its class, with the published duplicate structure."""
+    ref = A.expected_manifest_path()
+    assert ref is not None
+    v = A.verify_manifest(A.build_manifest(realdata / "dataset1_mendeley", phash=False), ref)
+    assert v["n_found"] == v["n_expected"] == 928 and not v["missing"] and not v["extra"] and not v["class_mismatch"]
+    assert v["duplicate_structure_as_published"]

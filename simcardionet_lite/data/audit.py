@@ -311,6 +311,55 @@ def audit_report(
 
 
 # ------------------------------------------------------------------------------------------
+# Checksums against the published release
+# ------------------------------------------------------------------------------------------
+
+EXPECTED_DATASET1 = "data/dataset1_manifest_expected.csv"  # relative to the repository root
+
+
+def expected_manifest_path() -> Path | None:
+    """The committed checksum list of Dataset I v2 (path, class, sha256, bytes, width, height
+    of the 928 published files), or None when the package runs outside its repository."""
+    p = Path(__file__).resolve().parents[2] / EXPECTED_DATASET1
+    return p if p.is_file() else None
+
+
+def _partition(keys: Sequence[str]) -> set[frozenset[int]]:
+    groups: dict[str, set[int]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(k, set()).add(i)
+    return {frozenset(g) for g in groups.values()}
+
+
+def verify_manifest(manifest: pd.DataFrame, expected: pd.DataFrame | str | os.PathLike) -> dict[str, Any]:
+    """Compare a dataset's manifest with the published checksums (matched by relative path).
+
+    Reports missing and extra files, class disagreements, how many files are byte-identical to
+    the published ones, and whether the *duplicate structure* (which files are copies of which)
+    is the published one; a re-encoded or resized copy of the dataset fails the checksums but
+    keeps the structure, which is what the leakage analysis depends on.
+    """
+    exp = pd.read_csv(expected) if not isinstance(expected, pd.DataFrame) else expected
+    mine = manifest.set_index("path")
+    ref = exp.set_index("path")
+    common = sorted(set(mine.index) & set(ref.index))
+    missing = sorted(set(ref.index) - set(mine.index))
+    extra = sorted(set(mine.index) - set(ref.index))
+    same_sha = int((mine.loc[common, "sha256"].to_numpy() == ref.loc[common, "sha256"].to_numpy()).sum()) if common else 0
+    class_diff = [p for p in common if mine.at[p, "class"] != ref.at[p, "class"]]
+    structure = _partition(mine.loc[common, "sha256"].tolist()) == _partition(ref.loc[common, "sha256"].tolist())
+    return {
+        "n_expected": int(len(ref)),
+        "n_found": int(len(mine)),
+        "missing": missing,
+        "extra": extra,
+        "class_mismatch": class_diff,
+        "identical_to_published": same_sha,
+        "duplicate_structure_as_published": bool(structure),
+    }
+
+
+# ------------------------------------------------------------------------------------------
 # Splits
 # ------------------------------------------------------------------------------------------
 
@@ -382,6 +431,12 @@ def _summary_lines(rep: Mapping[str, Any]) -> list[str]:
         lines.append(f"against other dataset: {a['n_files']} files, {a['exact_matches']} exact copies "
                      f"({a['exact_matches_same_class']} same class)" + (
                          f", {a['near_matches']} near copies ({a['near_matches_same_class']} same class)" if "near_matches" in a else ""))
+    if "verify" in rep:
+        v = rep["verify"]
+        lines.append(f"verify: {v['n_found']} files vs {v['n_expected']} published; {len(v['missing'])} missing, "
+                     f"{len(v['extra'])} extra, {len(v['class_mismatch'])} in another class; "
+                     f"{v['identical_to_published']} byte-identical to the published files; duplicate structure "
+                     f"{'as published' if v['duplicate_structure_as_published'] else 'DIFFERS from the published one'}")
     return lines
 
 
@@ -406,6 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--layout-against", choices=("mendeley", "kaggle"), default="kaggle")
     ap.add_argument("--hamming", type=int, default=DEFAULT_HAMMING, help=f"near-duplicate page-hash distance (bits of {PAGE_HASH_BITS})")
     ap.add_argument("--json", default=None, help="write the report as JSON here")
+    ap.add_argument("--verify", nargs="?", const="", default=None, metavar="CSV",
+                    help="compare with published checksums (default: the committed Dataset I list)")
     args = ap.parse_args(list(argv) if argv is not None else None)
     try:
         cmap = _parse_class_map(args.class_map)
@@ -415,6 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     rep = audit_report(man, other, hamming=args.hamming)
+    if args.verify is not None:
+        ref = args.verify or expected_manifest_path()
+        if ref is None:
+            sys.stderr.write(f"error: no checksum list found; pass --verify {EXPECTED_DATASET1}\n")
+            return 2
+        rep["verify"] = verify_manifest(man, ref)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         man.to_csv(args.out, index=False)
@@ -436,7 +499,9 @@ __all__ = [
     "build_manifest",
     "cv_splits",
     "duplicate_groups",
+    "expected_manifest_path",
     "hamming_matrix",
     "leakage",
     "main",
+    "verify_manifest",
 ]

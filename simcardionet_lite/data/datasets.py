@@ -139,8 +139,8 @@ class PageDataset(torch.utils.data.Dataset):
         return img, int(self.labels[i]), self.ids[i]
 
     def images_uint8(self) -> np.ndarray:
-        """All pages, N x H x W x 3 uint8 (read from the cache into memory)."""
-        return np.asarray(self._images)
+        """All pages, N x H x W x 3 uint8: a writable in-memory copy of the cached array."""
+        return np.array(self._images, dtype=np.uint8, copy=True)
 
     @property
     def image_size(self) -> tuple[int, int]:
