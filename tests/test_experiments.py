@@ -176,3 +176,35 @@ def test_standin_overlaps_real_dataset1_completely(realdata, tmp_path) -> None:
     test = ex.load_dataset2(cfg, st, split="test")
     audit = ex.overlap_audit(train, test)
     assert audit["n_test"] > 150 and audit["fraction_seen"] == 1.0
+
+
+def _tiny_cfg(tmp_path):
+    return load_preset(
+        "smoke",
+        **{
+            "data.image_size": (32, 48),
+            "data.n_per_class": 6,
+            "data.cache_dir": str(tmp_path / "cache"),
+            "pretrain.epochs": 1,
+            "pretrain.batch_size": 16,
+            "finetune.epochs": 1,
+            "eval.n_bootstrap": 20,
+        },
+    )
+
+
+@pytest.mark.slow
+def test_run_cv_end_to_end_and_pretraining_cache(tmp_path) -> None:
+    cfg = _tiny_cfg(tmp_path)
+    ds = ex.load_dataset1(cfg)
+    res = ex.run_cv(ds, cfg, "grouped")
+    assert len(res["folds"]) == 3 and all(f["test_groups_seen_in_train"] == 0 for f in res["folds"])
+    assert int(np.sum(res["confusion"])) == len(ds)
+    assert res["summary"]["accuracy"]["n"] == 3 and 0 <= res["summary"]["accuracy"]["mean"] <= 1
+    assert res["baseline"]["summary"]["macro_f1"]["n"] == 3
+    train = ex.subset(ds, res["folds"][0]["fold"] * 0 + np.arange(8))
+    _, first = ex.pretrained_encoder(cfg, train, 4, seed=0)
+    model, again = ex.pretrained_encoder(cfg, train, 4, seed=0)
+    assert not first["cached"] and again["cached"] and first["key"] == again["key"]
+    _, other = ex.pretrained_encoder(ex.apply_variant(cfg, "lam0"), train, 4, seed=0)
+    assert other["key"] != first["key"]
