@@ -56,6 +56,7 @@ def pixel_baseline(
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     y = np.asarray(train_labels, dtype=np.int64)
     if len(y) != len(train_images):
@@ -71,11 +72,14 @@ def pixel_baseline(
     nc = int(max(1, min(n_components, len(Xtr) - 1, Xtr.shape[1])))
     clf = make_pipeline(
         StandardScaler(),
-        PCA(n_components=nc, random_state=seed),
+        PCA(n_components=nc, svd_solver="full", random_state=seed),
         LogisticRegression(C=C, max_iter=2000),
     )
-    clf.fit(Xtr, y)
-    out[:, clf.classes_] = clf.predict_proba(Xte)
+    # One BLAS thread: these matrices are small, and multithreaded SVD on a shared 2-core
+    # machine spends its time waiting (measured: 10-100x slower under load).
+    with threadpool_limits(limits=1):
+        clf.fit(Xtr, y)
+        out[:, clf.classes_] = clf.predict_proba(Xte)
     return out
 
 
