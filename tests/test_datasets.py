@@ -105,8 +105,9 @@ def test_image_folder_mendeley(mendeley_tree):
     assert len(ds) == planted["files"]
     # every skip is reported with its file and reason, none silent
     reasons = dict(ds.skipped.skipped)
-    assert set(reasons) == set(planted["truncated"]) | set(planted["non_image"])
+    assert set(reasons) == set(planted["truncated"]) | set(planted["corrupt"]) | set(planted["non_image"])
     assert "truncated" in reasons[planted["truncated"][0]]
+    assert "cannot decode" in reasons[planted["corrupt"][0]]
     # grayscale, CMYK and RGBA files are converted (and counted), not dropped
     assert ds.conversions == {"L": 1, "CMYK": 1, "RGBA": 1}
     # exact copies share a group; near (re-encoded) copies do not

@@ -68,7 +68,8 @@ def write_image_tree(
 
     Per class: ``n_per_class`` distinct pages, plus ``exact_copies`` byte-identical copies and
     ``near_copies`` re-encoded (JPEG quality 60) copies of its first pages. With ``corrupt``:
-    one truncated JPEG and one non-image file (``notes.txt``) in the first class. With
+    one truncated JPEG, one corrupt ``.jpg`` (not a JPEG inside) and one non-image file
+    (``notes.txt``) in the first class. With
     ``modes``: one grayscale JPEG (class 1), one CMYK JPEG (class 2) and one RGBA PNG (class 3),
     each the last distinct page of its class (copies are made of the first pages).
     ``quality`` is the JPEG quality of the distinct pages. ``layout="kaggle"`` writes ``root/train`` and ``root/test`` (alternating files) with the
@@ -78,8 +79,8 @@ def write_image_tree(
     if root.exists():
         shutil.rmtree(root)
     pages = pages or synthetic_pages(n_per_class, seed, size)
-    planted: dict[str, Any] = {"distinct": 0, "exact_copies": 0, "near_copies": 0, "truncated": [], "non_image": [],
-                               "modes": {}, "files": 0}
+    planted: dict[str, Any] = {"distinct": 0, "exact_copies": 0, "near_copies": 0, "truncated": [], "corrupt": [],
+                               "non_image": [], "modes": {}, "files": 0}
     special_modes = ["L", "CMYK", "RGBA"] if modes else []
     for ci, c in enumerate(DATASET1_CLASSES):
         files: list[tuple[str, bytes]] = []
@@ -103,6 +104,7 @@ def write_image_tree(
         if corrupt and ci == 0:
             good = _jpeg(pages[c][0], 90)
             extra.append((f"{prefix}(999).jpg", good[: len(good) // 3]))
+            extra.append((f"{prefix}(998).jpg", b"\xff\xd8 this is not really a JPEG" * 20))
             extra.append(("notes.txt", b"not an image"))
         for j, (name, data) in enumerate(files + extra):
             if layout == "mendeley":
@@ -113,6 +115,8 @@ def write_image_tree(
             (folder / name).write_bytes(data)
             if name.endswith("(999).jpg"):
                 planted["truncated"].append(str(folder / name))
+            elif name.endswith("(998).jpg"):
+                planted["corrupt"].append(str(folder / name))
             elif name == "notes.txt":
                 planted["non_image"].append(str(folder / name))
             else:
