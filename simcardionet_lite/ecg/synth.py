@@ -33,7 +33,7 @@ from scipy.special import expit
 
 from simcardionet_lite.config import DATASET1_CLASSES, LEADS, PTBXL_CLASSES
 
-GENERATOR_VERSION = "synth-v1"  # bump when the output of generate() changes (invalidates caches)
+GENERATOR_VERSION = "synth-v2"  # bump when the output of generate() changes (invalidates caches)
 
 LABEL_SETS: dict[str, tuple[str, ...]] = {"ptbxl": PTBXL_CLASSES, "dataset1": DATASET1_CLASSES}
 
@@ -349,7 +349,7 @@ def generate(
         sig += fw_w[:, None] * fw[None, :]
 
     # ---- nuisance: noise, baseline wander, mains hum (consistent across limb leads) ----
-    noise_sd = float(rng.uniform(0.008, 0.03))
+    noise_sd = float(rng.uniform(0.004, 0.015))  # after the recorder's 0.67-25 Hz filter (EDAN footer)
     wander = np.zeros(3)
     bw = np.zeros((3, n))
     for _ in range(2):
