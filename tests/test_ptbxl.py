@@ -99,3 +99,13 @@ def test_real_sample_counts(realdata, tmp_path):
     assert ds.excluded["no diagnostic superclass"] == 12 and len(ds.skipped) == 0
     counts = collections.Counter(np.asarray(ds.classes)[ds.labels])
     assert sum(counts.values()) == 774
+
+
+def test_baseline_removal_keeps_the_qrs_band():
+    fs = 100
+    t = np.arange(1000) / fs
+    drift = 0.5 * np.sin(2 * np.pi * 0.1 * t)
+    qrs_band = 0.3 * np.sin(2 * np.pi * 10 * t)
+    out = P.remove_baseline(np.stack([drift + qrs_band] * 12), fs, 0.5)
+    core = slice(200, 800)
+    assert np.abs(out[0, core] - qrs_band[core]).max() < 0.05  # drift gone, 10 Hz kept

@@ -530,6 +530,7 @@ class PTBXL(PageDataset):
     setting); the others are counted in ``excluded`` (not data errors, so not in ``skipped``).
     ``split`` ("train" | "val" | "test") or ``folds`` selects ``strat_fold`` values (official
     split: 1-8 / 9 / 10). ``groups`` are patients: records of one patient stay together.
+    ``highpass_hz`` (ours) removes baseline wander before drawing, as a printing ECG machine does.
     ``multilabel`` is the N x 5 superclass matrix (for macro AUC).
     """
 
@@ -546,6 +547,7 @@ class PTBXL(PageDataset):
         *,
         split: str | None = None,
         style: str = "ptbxl",
+        highpass_hz: float | None = 0.5,
         max_records: int | None = None,
         grayscale: bool = False,
         progress: bool = False,
@@ -588,6 +590,7 @@ class PTBXL(PageDataset):
             "versions": [R.RENDERER_VERSION, DATA_VERSION],
             "files": hashlib.sha256("|".join(stats).encode()).hexdigest(),
             "fs": sampling_rate,
+            "highpass_hz": highpass_hz,
             "size": list(self.size),
             "style": style,
             "crop": bool(crop_header_footer),
@@ -614,6 +617,8 @@ class PTBXL(PageDataset):
                 if float(np.nanmax(np.ptp(sig, axis=1))) < 1e-3:
                     reasons[i] = "flat-line signal (all leads constant)"
                     continue
+                if highpass_hz:
+                    sig = P.remove_baseline(sig, sampling_rate, highpass_hz)
                 page = R.render(sig, sampling_rate, style, self.size)
                 out[i] = prepare_page(page, image_size=self.size, crop_header_footer=crop_header_footer, style=style,
                                       grayscale=grayscale)

@@ -112,8 +112,22 @@ def read_record(root: str | Path, filename: str, sampling_rate: int) -> np.ndarr
     return np.asarray(sig, dtype=np.float32).T[order]
 
 
+def remove_baseline(sig: np.ndarray, fs: float, cutoff_hz: float = 0.5) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth high-pass per lead (baseline wander removal).
+
+    Why (ours): PTB-XL stores the raw recording; printing ECG machines filter the baseline
+    (the Dataset I pages print "0.67~25Hz"), so a page drawn from the raw signal would show a
+    drift no real report shows.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(2, cutoff_hz, btype="highpass", fs=fs, output="sos")
+    return sosfiltfilt(sos, np.asarray(sig, np.float64), axis=-1).astype(np.float32)
+
+
 __all__ = [
     "OFFICIAL_SPLIT",
+    "remove_baseline",
     "REQUIRED_COLUMNS",
     "load_ptbxl_metadata",
     "load_scp_statements",
