@@ -120,6 +120,12 @@ def test_real_dataset1_duplicates(realdata):
     assert rep["exact"]["clusters_across_classes"] == 0
     per = rep["exact"]["per_class"]
     assert {c: v["unique"] for c, v in per.items()} == {"MI": 30, "PMI": 86, "AHB": 233, "NORM": 142}
+    # 3-fold CV over files puts copies of most test images into training; grouped CV none
+    groups = A.duplicate_groups(man)
+    labels = pd.factorize(man["class"])[0]
+    leaked_file = sum(f["leaked"] for f in A.leakage(A.cv_splits(labels, groups, 3, "file", seed=0), groups))
+    leaked_grouped = sum(f["leaked"] for f in A.leakage(A.cv_splits(labels, groups, 3, "grouped", seed=0), groups))
+    assert leaked_file > 400 and leaked_grouped == 0
     # and the shipped checksums agree with the files
     ref = pd.read_csv(realdata / "dataset1_mendeley" / "manifest.csv")
     assert dict(zip(ref["path"], ref["sha256"])) == dict(zip(man["path"], man["sha256"]))
