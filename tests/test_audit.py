@@ -112,6 +112,7 @@ def test_top_level_alias():
     assert top.main is A.main and top.cv_splits is A.cv_splits
 
 
+@pytest.mark.realdata
 def test_real_dataset1_duplicates(realdata):
     man = A.build_manifest(realdata / "dataset1_mendeley", phash=False)
     rep = A.audit_report(man)
@@ -144,6 +145,7 @@ def test_verify_against_published_checksums(trees):
     assert not v["duplicate_structure_as_published"]
 
 
+@pytest.mark.realdata
 def test_real_pages_reencoded_are_found_across_datasets(realdata, tmp_path):
     """A Kaggle-style re-upload of real pages (JPEG q75, renamed, train/test) is found by the
     page hash although no byte is shared; other real pages are not matched."""
@@ -165,6 +167,7 @@ def test_real_pages_reencoded_are_found_across_datasets(realdata, tmp_path):
     assert rep["near"]["clusters_across_classes"] == 0
 
 
+@pytest.mark.realdata
 def test_real_dataset1_matches_published_structure(realdata):
     """The shared copy is downscaled (no byte matches the 2213 x 1572 originals), but every
     published file is there, in its class, with the published duplicate structure."""

@@ -171,6 +171,7 @@ def test_class_map_for_another_mirror(tmp_path, pages):
     assert sorted(ds.classes[k] for k in ds.labels) == sorted(DATASET1_CLASSES)
 
 
+@pytest.mark.realdata
 def test_real_dataset1(realdata, tmp_path):
     ds = ECGImageFolder(realdata / "dataset1_mendeley", image_size=(64, 96), cache_dir=tmp_path)
     assert len(ds) == 928 and len(ds.skipped) == 0

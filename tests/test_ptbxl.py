@@ -89,6 +89,7 @@ def test_missing_files_name_the_fix(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.realdata
 def test_real_sample_counts(realdata, tmp_path):
     root = realdata / "ptbxl_sample"
     df = P.load_ptbxl_metadata(root)

@@ -57,6 +57,7 @@ def test_panel_boxes_tile_without_overlap():
         assert mask.max() == 1
 
 
+@pytest.mark.realdata
 def test_mendeley_geometry_matches_real_page(realdata):
     """Lead-change bars of the real Dataset I pages sit where panel_boxes puts column edges."""
     from PIL import Image
