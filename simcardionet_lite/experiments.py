@@ -8,8 +8,10 @@ Chapters hold narrative and plots; this module holds the loops.
 Choices that are ours (the paper does not state them) are named here and in
 ``config.ExperimentConfig``:
 
-* pretraining pool: by default each training fold is pretrained on its own images only
-  (``experiment.pretrain_pool="fold"``), so no test image is seen even without labels;
+* pretraining pool: in the ``paper`` preset each training fold is pretrained on its own images
+  only (``experiment.pretrain_pool="fold"``), so no test image is seen even without labels; the
+  ``smoke`` preset pretrains once on all pages of a dataset without labels (``"all"``) and
+  every chapter reuses that cached encoder, to fit its time budget (chapters say so);
 * a validation split for early stopping is carved out of each training fold, group-aware under
   the grouped protocol, so duplicates cannot leak from validation into training either;
 * the PTB-XL multi-label AUC uses a one-vs-rest logistic regression on the fine-tuned encoder's
@@ -349,6 +351,25 @@ def _jsonable(x: Any) -> Any:
         return str(x)
 
 
+def pretraining_pool(cfg: Config, dataset: Any, train_ds: Any) -> Any:
+    """The images a fold's encoder is pretrained on: the training fold, or all of ``dataset``."""
+    pool = cfg.experiment.pretrain_pool
+    if pool not in ("fold", "all"):
+        raise ValueError(f"experiment.pretrain_pool must be 'fold' or 'all', got {pool!r}")
+    return dataset if pool == "all" else train_ds
+
+
+def pool_note(cfg: Config) -> str:
+    """A visible line saying which pages the encoders of this run were pretrained on."""
+    if cfg.experiment.pretrain_pool == "all":
+        return ("> **Pretraining pool:** this run pretrains **once on all pages of the dataset, without labels**, and "
+                "reuses that cached encoder in every fold and chapter (`experiment.pretrain_pool=\"all\"`, the smoke "
+                "preset's setting, to fit its time budget). Test pages are then seen unlabelled during pretraining; the "
+                "`paper` preset pretrains each training fold on its own pages only (`\"fold\"`).")
+    return ("> **Pretraining pool:** each training fold's encoder is pretrained on that fold's pages only "
+            "(`experiment.pretrain_pool=\"fold\"`): no test page is seen, even unlabelled.")
+
+
 def fit_and_evaluate(
     cfg: Config,
     train_ds: Any,
@@ -484,7 +505,7 @@ def run_cv(
     for k, (tr, te) in enumerate(splits):
         t0 = time.perf_counter()
         train_ds, test_ds = subset(dataset, tr), subset(dataset, te)
-        pool = dataset if cfg.experiment.pretrain_pool == "all" else train_ds
+        pool = pretraining_pool(cfg, dataset, train_ds)
         res = fit_and_evaluate(vcfg, train_ds, test_ds, variant=variant, seed=seed, pretrain_ds=pool, progress=progress)
         m = res["metrics"]
         confusion += np.asarray(m["confusion"], dtype=np.int64)
@@ -791,7 +812,8 @@ def run_ablation(
         runs = []
         for s in seeds:
             tr, te = holdout_split(ds, cfg, s)
-            r = fit_and_evaluate(vcfg, subset(ds, tr), subset(ds, te), variant=v, seed=s, progress=progress)
+            r = fit_and_evaluate(vcfg, subset(ds, tr), subset(ds, te), variant=v, seed=s,
+                                 pretrain_ds=pretraining_pool(vcfg, ds, subset(ds, tr)), progress=progress)
             runs.append({"seed": s, "metrics": r["metrics"], "pretrain": r["pretrain"]})
             log.info("ablation %s seed %d: macro F1 %.3f", v, s, _flat(r["metrics"], "macro_f1") or float("nan"))
         arms[v] = {"label": ABLATION_LABELS[v], "runs": runs, "summary": summarize_runs([r["metrics"] for r in runs])}
@@ -837,7 +859,7 @@ def label_efficiency(
     for s in seeds:
         tr, te = holdout_split(dataset, cfg, s)
         train_ds, test_ds = subset(dataset, tr), subset(dataset, te)
-        enc, _ = pretrained_encoder(cfg, train_ds, len(dataset.classes), seed=s)
+        enc, _ = pretrained_encoder(cfg, pretraining_pool(cfg, dataset, train_ds), len(dataset.classes), seed=s)
         f_tr = np.asarray(extract_features(enc, train_ds))
         f_te = np.asarray(extract_features(enc, test_ds))
         for frac in fractions:
@@ -845,7 +867,8 @@ def label_efficiency(
             lab_ds = subset(train_ds, pos)
             for arm, variant in (("pretrained", "full"), ("scratch", "scratch")):
                 vcfg = apply_variant(cfg, variant)
-                r = fit_and_evaluate(vcfg, lab_ds, test_ds, variant=variant, seed=s, pretrain_ds=train_ds, progress=progress)
+                r = fit_and_evaluate(vcfg, lab_ds, test_ds, variant=variant, seed=s,
+                                     pretrain_ds=pretraining_pool(cfg, dataset, train_ds), progress=progress)
                 rows.append({"seed": s, "fraction": frac, "arm": arm, "n_labels": len(pos), "metrics": r["metrics"]})
             sc = StandardScaler().fit(f_tr[pos])
             y = np.asarray(train_ds.labels)[pos]
@@ -1365,6 +1388,8 @@ __all__ = [
     "variant_overrides",
     "apply_variant",
     "pretrained_encoder",
+    "pretraining_pool",
+    "pool_note",
     "fit_and_evaluate",
     "baseline_metrics",
     "mean_sd",
