@@ -1334,7 +1334,8 @@ def run_gradcam(
     leads that define each synthetic class (``synth.CLASS_LEADS``) against those panels' share of
     the page area (a map that ignores the leads gets ratio 1); (ii) faithfulness: the deletion
     AUC of the CAMs against random maps. The target layer is the model's ``cam_target_layer``
-    (with its ``cam_reshape_transform``). Returns JSON-ready results plus, under ``"_arrays"``,
+    (the last spatial stage); when the model has an attention block, the same is measured with
+    the attention output hooked through ``cam_reshape_transform`` (``"attention_layer"``). Returns JSON-ready results plus, under ``"_arrays"``,
     the pages, CAMs, targets and predictions for plotting.
     """
     from simcardionet_lite import explain
@@ -1363,6 +1364,19 @@ def run_gradcam(
     faith = explain.faithfulness(model, images, cams, targets, np.random.default_rng(seed),
                                  steps=cfg.experiment.deletion_steps)
     layer = getattr(model, "cam_target_layer", None)
+    attention: dict[str, Any] | None = None
+    att = getattr(model, "attention", None)
+    if att is not None:
+        # The same maps with the attention block's token output hooked: the reshape transform
+        # turns its N x L x C tokens back into a spatial map (an explicit second layer choice).
+        cams_att = explain.gradcam(model, images, targets, target_layer=att,
+                                   reshape_transform=model.cam_reshape_transform)
+        attention = {
+            "target_layer": type(att).__name__,
+            "lead_mass_by_class": explain.lead_mass_by_class(cams_att, targets, ds.classes, boxes),
+            "faithfulness": explain.faithfulness(model, images, cams_att, targets, np.random.default_rng(seed + 1),
+                                                 steps=cfg.experiment.deletion_steps),
+        }
     return {
         "target_layer": type(layer).__name__ if layer is not None else None,
         "reshape_transform": getattr(model, "cam_reshape_transform", None) is not None,
@@ -1371,6 +1385,7 @@ def run_gradcam(
         "lead_mass_by_class": by_class,
         "defining_leads": defining,
         "faithfulness": faith,
+        "attention_layer": attention,
         "_arrays": {"images": images.numpy(), "cams": cams, "targets": np.asarray(targets),
                     "pred": probs.argmax(1), "ids": [ds.ids[int(i)] for i in pos]},
     }

@@ -40,8 +40,8 @@ def gradcam(
     """Grad-CAM maps for ``images``, one class target per image.
 
     ``target_layer`` defaults to ``model.cam_target_layer`` (the module whose output is the last
-    spatial feature map) and ``reshape_transform`` to ``model.cam_reshape_transform`` (needed when
-    the hooked output is a token sequence, e.g. an attention block: it turns ``N x L x C`` back
+    spatial feature map). ``reshape_transform`` is needed when the hooked output is a token
+    sequence, e.g. an attention block (``model.cam_reshape_transform`` turns ``N x L x C`` back
     into ``N x C x h x w``). Both are explicit so the chapter can say which layer it explains.
     Returns ``N x H x W`` float32 maps in [0, 1].
     """
@@ -55,8 +55,8 @@ def gradcam(
     layer = target_layer if target_layer is not None else getattr(model, "cam_target_layer", None)
     if layer is None:
         raise ValueError("no target layer: pass target_layer= or give the model a cam_target_layer")
-    if reshape_transform is None and target_layer is None:
-        reshape_transform = getattr(model, "cam_reshape_transform", None)
+    # The default layer outputs a spatial map, so no reshape transform is needed for it; a
+    # caller hooking a token-output layer (attention) passes the model's transform explicitly.
     was_training = model.training
     model.eval()
     out: list[np.ndarray] = []
