@@ -1,0 +1,108 @@
+"""ECG-safe augmentation pipelines (torchvision transforms v2) for pretraining and fine-tuning.
+
+The paper names "small rotations, colour shifts, cropping and flips". An ECG page is not a
+natural photo: its x axis is time and its y axis is voltage, the grid is a calibrated ruler,
+and the class evidence is in the shape of small waveforms. So (all ours):
+
+* **rotation**: a few degrees only (a skewed scan or phone photo), never large;
+* **colour jitter** (brightness/contrast/saturation) and **grid-colour jitter** (a hue shift:
+  printers and scanners render the pink/red grid in different tones);
+* **random resized crop** with a *high* minimum scale (``crop_scale_min``): SimCLR's aggressive
+  crops (scale 0.08) would cut most leads out of the view and make the pair unmatchable;
+* **Gaussian blur** and **JPEG re-encoding noise** (photographed and re-uploaded pages);
+* **horizontal flip off by default** (``hflip_p = 0``): it reverses time, turning a normal
+  P-QRS-T into a waveform no heart makes. Set ``hflip_p > 0`` to mimic the paper's "flips".
+
+Pretraining uses the stronger :class:`~simcardionet_lite.config.AugConfig` ``aug_pretrain``,
+fine-tuning the milder ``aug_finetune``. All transforms take and return float 3 x H x W in [0, 1].
+
+Randomness: torchvision draws from torch's global generator. :func:`apply_batch` runs a
+transform per sample inside ``torch.random.fork_rng`` seeded from a ``torch.Generator`` the
+caller owns, so augmentations are per-sample random yet a fixed seed reproduces them exactly
+and the global state is untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torchvision.transforms import v2
+
+from simcardionet_lite.config import AugConfig
+
+
+class JpegNoise(torch.nn.Module):
+    """Re-encode a float image as JPEG at a random quality (torchvision's ``JPEG`` needs uint8)."""
+
+    def __init__(self, quality: tuple[int, int] = (40, 90)) -> None:
+        super().__init__()
+        self.jpeg = v2.JPEG(quality=list(quality))
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        u8 = (img.clamp(0, 1) * 255).round().to(torch.uint8)
+        return self.jpeg(u8).float().div_(255.0)
+
+
+def _pipeline(aug: AugConfig, image_size: tuple[int, int]) -> v2.Compose:
+    h, w = int(image_size[0]), int(image_size[1])
+    steps: list[torch.nn.Module] = []
+    if aug.crop_scale_min < 1.0:
+        # ratio kept near the page's own aspect ratio: stretching would change heart rate and voltage scales
+        steps.append(v2.RandomResizedCrop((h, w), scale=(aug.crop_scale_min, 1.0), ratio=(0.9 * w / h, 1.1 * w / h), antialias=True))
+    if aug.rotation_deg > 0:
+        steps.append(v2.RandomRotation(aug.rotation_deg, fill=1.0))  # white fill: the page background
+    if aug.color_jitter > 0 or aug.grid_jitter > 0:
+        cj = aug.color_jitter
+        steps.append(v2.ColorJitter(brightness=cj, contrast=cj, saturation=cj, hue=min(0.5, aug.grid_jitter)))
+    if aug.hflip_p > 0:
+        steps.append(v2.RandomHorizontalFlip(aug.hflip_p))
+    if aug.blur_p > 0:
+        steps.append(v2.RandomApply([v2.GaussianBlur(3, sigma=(0.1, 1.0))], p=aug.blur_p))
+    if aug.jpeg_p > 0:
+        steps.append(v2.RandomApply([JpegNoise()], p=aug.jpeg_p))
+    steps.append(v2.Lambda(lambda t: t.clamp(0.0, 1.0)))
+    return v2.Compose(steps)
+
+
+class TwoViews:
+    """Calls one random pipeline twice: ``views(img) -> (view1, view2)`` (SimCLR's positive pair)."""
+
+    def __init__(self, transform: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.transform = transform
+
+    def __call__(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.transform(img), self.transform(img)
+
+    def __repr__(self) -> str:
+        return f"TwoViews({self.transform!r})"
+
+
+def ssl_views(aug: AugConfig, image_size: tuple[int, int]) -> TwoViews:
+    """The pretraining view generator (``aug_pretrain`` strength)."""
+    return TwoViews(_pipeline(aug, image_size))
+
+
+def finetune_transform(aug: AugConfig, image_size: tuple[int, int]) -> v2.Compose:
+    """The fine-tuning transform (``aug_finetune`` strength)."""
+    return _pipeline(aug, image_size)
+
+
+def apply_batch(transform: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Apply ``transform`` to each image of an N x 3 x H x W batch with seeded, per-sample randomness.
+
+    One seed is drawn from ``generator`` for the batch; the global torch RNG is forked, so it is
+    neither used nor changed.
+    """
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # per-image ops are tiny: thread start-up costs more than it saves
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return torch.stack([transform(img) for img in images])
+    finally:
+        torch.set_num_threads(threads)
+
+
+__all__ = ["ssl_views", "finetune_transform", "apply_batch", "TwoViews", "JpegNoise"]

@@ -1,0 +1,254 @@
+"""SimCardioNet: a multi-scale residual CNN with multi-head self-attention (our reading of the paper).
+
+The paper states only "a custom multi-scale CNN backbone with residual connections and
+multi-head self-attention". Everything concrete below is ours and lives in
+:class:`~simcardionet_lite.config.ModelConfig`:
+
+* **stem** (ours): a strided 3x3 convolution halves the page once; ECG pages are large and
+  mostly white, so the first layer can afford to be coarse.
+* **stages of multi-scale residual blocks** (paper: multi-scale + residual; the block is ours):
+  parallel convolution branches with different kernel sizes (``branch_kernels``) look at the
+  trace at several widths at once (a QRS complex is narrow, a T wave or an ST segment is wide),
+  a 1x1 convolution fuses them, batch normalisation, and a residual shortcut keeps gradients
+  flowing. Each stage halves the resolution.
+* **multi-head self-attention** (paper) over the last stage's spatial tokens with a fixed 2D
+  sinusoidal position encoding (ours), so that a token can relate, e.g., lead II's panel to lead
+  V2's panel far away on the page. ``attention=False`` is the ablation.
+* **global average pooling** to a feature vector; a projection head (pretraining) and a
+  classifier head (fine-tuning), see :mod:`simcardionet_lite.model.heads`.
+
+The model normalises its input internally (fixed mean/std buffer), so callers, augmentations
+and Grad-CAM all work on images in [0, 1].
+"""
+
+from __future__ import annotations
+
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from simcardionet_lite.config import ModelConfig
+from simcardionet_lite.model.heads import ClassifierHead, ProjectionHead
+
+# ours: pages are mostly white; centring on mid-grey and scaling by 0.25 keeps inputs near unit scale
+INPUT_MEAN = (0.5, 0.5, 0.5)
+INPUT_STD = (0.25, 0.25, 0.25)
+
+
+def conv_bn_relu(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
+    """A same-padded convolution, batch norm and ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class MultiScaleBlock(nn.Module):
+    """Parallel branches with different kernel sizes, fused by a 1x1 conv, plus a residual shortcut.
+
+    Why: a single kernel size commits to one time scale of the trace; several branches let the
+    block respond to narrow (QRS) and wide (ST/T) waveform parts at the same depth, and the 1x1
+    fusion learns how to mix them. Branch widths split ``cout`` evenly (ours).
+    """
+
+    def __init__(self, cin: int, cout: int, kernels: tuple[int, ...], stride: int = 1) -> None:
+        super().__init__()
+        nb = len(kernels)
+        widths = [cout // nb + (1 if i < cout % nb else 0) for i in range(nb)]
+        self.kernels = tuple(kernels)
+        self.branches = nn.ModuleList(conv_bn_relu(cin, w, k, stride) for w, k in zip(widths, kernels))
+        self.fuse = nn.Sequential(nn.Conv2d(cout, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        if stride != 1 or cin != cout:
+            self.shortcut: nn.Module = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+        else:
+            self.shortcut = nn.Identity()
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.cat([b(x) for b in self.branches], dim=1)
+        return self.act(self.fuse(y) + self.shortcut(x))
+
+
+def sincos_2d(h: int, w: int, dim: int, device: torch.device | None = None) -> torch.Tensor:
+    """Fixed 2D sinusoidal position encoding, (h*w) x dim: half the channels code the row, half the column.
+
+    Why fixed (ours): it works at any page size without retraining and adds no parameters.
+    """
+    if dim % 4 != 0:
+        raise ValueError(f"attention embedding dim must be divisible by 4 for the 2D encoding, got {dim}")
+    q = dim // 4
+    omega = 1.0 / (10000 ** (torch.arange(q, dtype=torch.float32, device=device) / q))
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=torch.float32, device=device), torch.arange(w, dtype=torch.float32, device=device), indexing="ij"
+    )
+    ys, xs = ys.reshape(-1, 1) * omega, xs.reshape(-1, 1) * omega
+    return torch.cat([ys.sin(), ys.cos(), xs.sin(), xs.cos()], dim=1)
+
+
+class SpatialSelfAttention(nn.Module):
+    """A pre-norm transformer block over the spatial tokens of a feature map.
+
+    Input N x C x h x w; output tokens N x (h*w) x C (so Grad-CAM on this module needs
+    :attr:`SimCardioNet.cam_reshape_transform`). Set ``keep_attention = True`` to store the
+    head-averaged attention weights of the last call in ``last_attention`` (for figures).
+    """
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 2.0) -> None:
+        super().__init__()
+        if dim % heads != 0:
+            raise ValueError(f"attention dim {dim} must be divisible by attn_heads {heads}")
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.keep_attention = False
+        self.last_attention: torch.Tensor | None = None
+        self.last_hw: tuple[int, int] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        self.last_hw = (h, w)
+        t = x.flatten(2).transpose(1, 2) + sincos_2d(h, w, c, x.device).to(x.dtype)
+        q = self.norm1(t)
+        a, weights = self.attn(q, q, q, need_weights=self.keep_attention, average_attn_weights=True)
+        if self.keep_attention:
+            self.last_attention = weights.detach()
+        t = t + a
+        return t + self.mlp(self.norm2(t))
+
+
+class SimCardioNet(nn.Module):
+    """The backbone plus projection and classifier heads (see the module docstring).
+
+    ``forward(x)`` gives logits, ``features(x)`` the pooled N x D features, ``project(x)`` the
+    N x ``proj_dim`` contrastive embedding.
+    """
+
+    def __init__(self, cfg: ModelConfig, num_classes: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.num_classes = num_classes
+        self.register_buffer("mean", torch.tensor(INPUT_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(INPUT_STD).view(1, 3, 1, 1), persistent=False)
+        self.stem = conv_bn_relu(3, cfg.stem_channels, 3, stride=2)
+        if len(cfg.blocks_per_stage) != len(cfg.stage_channels):
+            raise ValueError("model.blocks_per_stage and model.stage_channels must have the same length")
+        stages = []
+        cin = cfg.stem_channels
+        for cout, nblocks in zip(cfg.stage_channels, cfg.blocks_per_stage):
+            blocks = [MultiScaleBlock(cin, cout, tuple(cfg.branch_kernels), stride=2)]
+            blocks += [MultiScaleBlock(cout, cout, tuple(cfg.branch_kernels)) for _ in range(nblocks - 1)]
+            stages.append(nn.Sequential(*blocks))
+            cin = cout
+        self.stages = nn.ModuleList(stages)
+        self.feature_dim = cin
+        self.attention: SpatialSelfAttention | None = SpatialSelfAttention(cin, cfg.attn_heads) if cfg.attention else None
+        self.projector = ProjectionHead(cin, cfg.proj_hidden, cfg.proj_dim)
+        self.head = ClassifierHead(cin, num_classes, cfg.dropout)
+
+    # ---- forward paths -------------------------------------------------------------------
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's spatial map N x C x h x w (before attention)."""
+        x = (x - self.mean) / self.std
+        x = self.stem(x)
+        for s in self.stages:
+            x = s(x)
+        return x
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features N x D: attention over spatial tokens (if on), then global average pooling."""
+        m = self.feature_map(x)
+        if self.attention is not None:
+            return self.attention(m).mean(dim=1)
+        return m.mean(dim=(2, 3))
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """Contrastive embedding N x proj_dim (unnormalised; the loss normalises)."""
+        return self.projector(self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    # ---- structure used by fine-tuning and Grad-CAM ---------------------------------------
+    def layer_groups(self) -> dict[str, list[nn.Module]]:
+        """Named groups for progressive unfreezing: ``stem, stage1..stageK, attention, head``.
+
+        ``attention`` is an empty list when attention is off. The projection head is not in any
+        group: fine-tuning does not use it. The keyword ``all`` is resolved by the unfreezer.
+        """
+        groups: dict[str, list[nn.Module]] = {"stem": [self.stem]}
+        for i, s in enumerate(self.stages, start=1):
+            groups[f"stage{i}"] = [s]
+        groups["attention"] = [self.attention] if self.attention is not None else []
+        groups["head"] = [self.head]
+        return groups
+
+    @property
+    def cam_target_layer(self) -> nn.Module:
+        """The module whose output is the last spatial feature map (the last stage)."""
+        return self.stages[-1]
+
+    @property
+    def cam_reshape_transform(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """Maps the attention block's token output N x L x C back to N x C x h x w (None if attention is off).
+
+        Only needed when someone hooks :attr:`attention` instead of :attr:`cam_target_layer`.
+        """
+        if self.attention is None:
+            return None
+        att = self.attention
+
+        def reshape(t: torch.Tensor) -> torch.Tensor:
+            if t.dim() == 4:
+                return t
+            h, w = att.last_hw  # type: ignore[misc]
+            return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], h, w)
+
+        return reshape
+
+    def branch_receptive_fields(self) -> list[dict[str, object]]:
+        """Receptive field (in input pixels) of each branch of each stage's first block.
+
+        Why: the book shows how the parallel kernels see the trace at different widths. The
+        stem (3x3, stride 2) gives RF 3 and jump 2; each block's branch adds (k-1)*jump.
+        """
+        rf, jump = 3, 2
+        out = []
+        for i, stage in enumerate(self.stages, start=1):
+            first = stage[0]
+            out.append({"stage": f"stage{i}", "kernels": first.kernels, "rf": [rf + (k - 1) * jump for k in first.kernels]})
+            kmax = max(first.kernels)
+            rf, jump = rf + (kmax - 1) * jump, jump * 2
+            for blk in list(stage)[1:]:
+                rf += (max(blk.kernels) - 1) * jump
+        return out
+
+    def complexity(self, input_size: tuple[int, int]) -> dict[str, float]:
+        """Parameters (backbone + classifier; projector separately) and FLOPs of one image's forward pass.
+
+        FLOPs are counted by ``torch.utils.flop_counter`` (a multiply-add counts 2).
+        """
+        from torch.utils.flop_counter import FlopCounterMode
+
+        h, w = input_size
+        was_training = self.training
+        self.eval()
+        x = torch.zeros(1, 3, h, w, device=self.mean.device)
+        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+            self(x)
+        self.train(was_training)
+        proj = sum(p.numel() for p in self.projector.parameters())
+        total = sum(p.numel() for p in self.parameters())
+        return {"params": float(total - proj), "params_projector": float(proj), "flops": float(fc.get_total_flops()),
+                "input_size": [h, w]}
+
+
+def count_trainable(model: nn.Module) -> int:
+    """Number of parameters with ``requires_grad``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+__all__ = ["SimCardioNet", "MultiScaleBlock", "SpatialSelfAttention", "sincos_2d", "count_trainable", "INPUT_MEAN", "INPUT_STD"]
+
