@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parts", default="dataset1,ptbxl,dataset2")
     p.add_argument("--realdata", default=os.environ.get("SIMCARDIONET_REALDATA", str(repo_root().parent / "shared" / "realdata")))
     p.add_argument("--set", action="append", default=[], help="dotted config override key=JSON")
-    p.add_argument("--threads", type=int, default=2)
+    # One thread: on a shared 2-core machine two OpenMP threads spin-wait on each other and a
+    # training step was measured 6x slower than with one (02:30 UTC, load average ~3).
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--results", default=str(repo_root() / "results"))
     p.add_argument("--dry", action="store_true", help="time one fold and extrapolate; write nothing")
     args = p.parse_args(argv)

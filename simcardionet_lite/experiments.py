@@ -334,7 +334,7 @@ def pretrained_encoder(
         log.info("pretrained encoder from cache %s", path)
         return model, {"cached": True, "key": key, "history": state.get("history", {})}
     t0 = time.perf_counter()
-    history = pretrain(model, dataset, cfg, progress=progress)
+    history = pretrain(model, dataset, cfg, progress=progress, seed=seed)
     info = {"cached": False, "key": key, "history": _jsonable(history), "seconds": time.perf_counter() - t0}
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1114,10 +1114,11 @@ def run_description(d: Mapping[str, Any]) -> str:
     hw = ((d.get("metadata") or {}).get("hardware") or {})
     machine = hw.get("gpu") or f"CPU ({hw.get('cpu_usable', '?')} cores)"
     size = (cfg.get("data") or {}).get("image_size")
+    pool = (cfg.get("experiment") or {}).get("pretrain_pool")
     pe = (cfg.get("pretrain") or {}).get("epochs")
     fe = (cfg.get("finetune") or {}).get("epochs")
     return (f"{kind}; preset `{d.get('preset')}`, image {size}, {pe} pretraining / {fe} fine-tuning epochs, "
-            f"seeds {d.get('seeds')}, {machine}, commit {str(((d.get('metadata') or {}).get('git') or {}).get('commit'))[:8]}")
+            f"pretraining pool `{pool}`, seeds {d.get('seeds')}, {machine}, commit {str(((d.get('metadata') or {}).get('git') or {}).get('commit'))[:8]}")
 
 
 def committed_notes(committed: Mapping[str, Mapping[str, Any]]) -> str:
