@@ -407,7 +407,7 @@ def fit_and_evaluate(
         fit_ds = train_ds
     seed_everything(seed)
     t0 = time.perf_counter()
-    hist = finetune(model, fit_ds, val_ds, cfg, progress=progress)
+    hist = finetune(model, fit_ds, val_ds, cfg, progress=progress, seed=seed)
     ft_seconds = time.perf_counter() - t0
     probs, labels = predict(model, test_ds)
     metrics = classification_metrics(
