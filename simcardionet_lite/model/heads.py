@@ -14,15 +14,17 @@ from torch import nn
 
 
 class ProjectionHead(nn.Module):
-    """Linear -> ReLU -> Linear to the contrastive space (ours: SimCLR's two-layer MLP, 128-d).
+    """Linear -> BatchNorm -> ReLU -> Linear to the contrastive space (ours: SimCLR's two-layer MLP, 128-d).
 
-    No batch normalisation (ours): it keeps the head independent of the batch composition, so
-    the per-rank and the whole-batch loss agree exactly under DDP.
+    The batch norm (as in SimCLR v1/v2's head) re-centres the hidden units over the batch; on
+    ECG pages, which are nearly identical at the pixel level, it is what keeps a freshly
+    initialised network from mapping every page to almost the same point.
     """
 
     def __init__(self, in_dim: int, hidden: int = 256, out_dim: int = 128) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, out_dim))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.net(h)

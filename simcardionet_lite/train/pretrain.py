@@ -1,0 +1,352 @@
+"""Stage 1: self-supervised pretraining with the hybrid contrastive loss (our "modified SimCLR").
+
+The loop (choices ours unless marked): two augmented views of every page
+(:func:`~simcardionet_lite.augment.ssl_views`), backbone features -> projection head ->
+:class:`~simcardionet_lite.losses.HybridContrastiveLoss`; AdamW or LARS; linear warm-up then
+cosine learning-rate decay per step; bf16 autocast and channels_last on GPU; gradient
+clipping; a kNN-accuracy monitor on a held-out labelled subset each epoch (labels are used
+only to *watch* the representation, never to train it); a checkpoint each epoch with exact
+resume. The same function runs under ``torchrun`` (DDP): each rank takes its shard of every
+global batch and the loss gathers negatives across ranks.
+
+Randomness: the data order and the augmentations draw from two ``torch.Generator`` objects
+seeded from ``seed`` (default: drawn from torch's global RNG, so the caller's
+``seed_everything`` governs the run). One seed reproduces a CPU run bit for bit.
+
+Command line (single process or ``torchrun --nproc_per_node=G``)::
+
+    python -m simcardionet_lite.train.pretrain --preset paper --out runs/pretrain
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from simcardionet_lite.augment import apply_batch, ssl_views
+from simcardionet_lite.config import Config, PretrainConfig
+from simcardionet_lite.evaluate import dataset_images, dataset_labels, knn_accuracy
+from simcardionet_lite.losses import HybridContrastiveLoss
+from simcardionet_lite.runtime import resolve_device
+from simcardionet_lite.train.checkpoint import load_checkpoint, save_checkpoint, unwrap
+
+log = logging.getLogger(__name__)
+
+CKPT_NAME = "pretrain_last.pt"
+
+
+class LARS(torch.optim.Optimizer):
+    """Layer-wise adaptive rate scaling (You et al. 2017), SimCLR's large-batch optimizer.
+
+    1-d parameters (biases, norms) get neither weight decay nor the trust ratio, as in SimCLR.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float, weight_decay: float = 0.0, momentum: float = 0.9, eta: float = 0.001) -> None:
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay, "momentum": momentum, "eta": eta})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:  # noqa: D102
+        loss = closure() if closure is not None else None
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                d = p.grad
+                if p.ndim > 1:
+                    d = d.add(p, alpha=g["weight_decay"])
+                    pn, dn = torch.norm(p), torch.norm(d)
+                    q = torch.where((pn > 0) & (dn > 0), g["eta"] * pn / dn, torch.ones_like(pn))
+                    d = d.mul(q)
+                st = self.state[p]
+                if "mu" not in st:
+                    st["mu"] = torch.zeros_like(p)
+                mu = st["mu"].mul_(g["momentum"]).add_(d)
+                p.add_(mu, alpha=-g["lr"])
+        return loss
+
+
+def make_optimizer(params: Iterable[Any], pc: PretrainConfig) -> torch.optim.Optimizer:
+    """AdamW or LARS from the config."""
+    if pc.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=pc.lr, weight_decay=pc.weight_decay)
+    if pc.optimizer == "lars":
+        return LARS(params, lr=pc.lr, weight_decay=pc.weight_decay)
+    raise ValueError(f"pretrain.optimizer must be 'adamw' or 'lars', got {pc.optimizer!r}")
+
+
+def warmup_cosine(total_steps: int, warmup_steps: int) -> Any:
+    """LR multiplier per step: linear warm-up to 1, then cosine decay to 0 (ours: SimCLR's schedule)."""
+    total_steps = max(1, total_steps)
+    warmup_steps = min(max(0, warmup_steps), total_steps - 1) if total_steps > 1 else 0
+
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+
+    return f
+
+
+class _SSLNet(nn.Module):
+    """Features and projection in one forward (what DDP wraps during pretraining)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.model.features(x)
+        return h, self.model.projector(h)
+
+
+def _dist() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def knn_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified half/half split (bank, queries) of a labelled set for the kNN monitor."""
+    rng = np.random.default_rng(seed)
+    bank, query = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        h = max(1, len(idx) // 2)
+        bank.extend(idx[:h])
+        query.extend(idx[h:])
+    return np.sort(np.asarray(bank, dtype=np.int64)), np.sort(np.asarray(query, dtype=np.int64))
+
+
+@torch.no_grad()
+def _features(model: nn.Module, images: torch.Tensor, device: torch.device, amp: bool, channels_last: bool, bs: int = 128) -> np.ndarray:
+    was = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(images), bs):
+        x = images[i : i + bs].to(device)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            out.append(model.features(x).float().cpu())
+    model.train(was)
+    return torch.cat(out).numpy()
+
+
+def pretrain(
+    model: nn.Module,
+    dataset: Any,
+    cfg: Config,
+    *,
+    knn_train: Any | None = None,
+    knn_test: Any | None = None,
+    ckpt_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    seed: int | None = None,
+    stop_after_epoch: int | None = None,
+) -> dict[str, Any]:
+    """Pretrain ``model`` (a :class:`~simcardionet_lite.model.backbone.SimCardioNet`) on ``dataset``'s images.
+
+    Labels of ``dataset`` are not used for training. The kNN monitor uses ``knn_train`` (bank)
+    and ``knn_test`` (queries) when given, else a stratified half/half split of ``dataset``'s
+    labels; ``pretrain.knn_k = 0`` switches it off. With ``ckpt_dir`` a checkpoint is written
+    each epoch; with ``resume`` the run continues from it exactly. ``stop_after_epoch`` ends the
+    call after that epoch (0-based) as if interrupted (for tests and time-sliced jobs).
+
+    Returns the history: per epoch ``loss, nt_xent, cosine, lr, knn_acc, seconds``, plus
+    ``knn_init`` (kNN accuracy before training), ``knn_chance`` and ``steps_per_epoch``.
+    """
+    pc, rank_world = cfg.pretrain, _dist()
+    rank, world = rank_world
+    device = resolve_device(cfg.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", torch.cuda.current_device())
+    amp = bool(pc.amp and device.type == "cuda")
+    channels_last = bool(pc.channels_last and device.type == "cuda")
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, (1,)))
+    order_gen = torch.Generator().manual_seed(seed)
+    aug_gen = torch.Generator().manual_seed(seed + 7919 * (rank + 1))
+
+    images = dataset_images(dataset)
+    n = len(images)
+    if n < 2:
+        raise ValueError(f"pretraining needs at least 2 images, got {n}")
+    gbs = max(2 * world, min(pc.batch_size, n))
+    gbs -= gbs % world
+    local_bs = gbs // world
+    steps = max(1, n // gbs)
+    views = ssl_views(cfg.aug_pretrain, tuple(images.shape[-2:]))
+
+    # kNN monitor data
+    knn_bank = knn_query = None
+    if pc.knn_k > 0:
+        if knn_train is not None and knn_test is not None:
+            knn_bank = (dataset_images(knn_train), dataset_labels(knn_train))
+            knn_query = (dataset_images(knn_test), dataset_labels(knn_test))
+        else:
+            try:
+                labels = dataset_labels(dataset)
+            except (TypeError, IndexError, ValueError):
+                labels = None
+            if labels is not None and len(np.unique(labels)) > 1:
+                b, q = knn_split(labels, seed % 2**32)
+                knn_bank, knn_query = (images[b], labels[b]), (images[q], labels[q])
+
+    # model, optimizer, schedule
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    head_flags = [p.requires_grad for p in model.head.parameters()]
+    for p in model.head.parameters():  # the classifier is not trained here (and DDP must not wait for it)
+        p.requires_grad_(False)
+    net: nn.Module = _SSLNet(model)
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = make_optimizer(params, pc)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(pc.epochs * steps, pc.warmup_epochs * steps))
+    scaler = torch.amp.GradScaler("cuda", enabled=False)  # bf16 needs no loss scaling; kept for fp16 and resume
+    loss_fn = HybridContrastiveLoss(cfg.loss.temperature, cfg.loss.lam, gather_distributed=True)
+    if cfg.loss.cosine_on not in ("projection", "features"):
+        raise ValueError(f"loss.cosine_on must be 'projection' or 'features', got {cfg.loss.cosine_on!r}")
+
+    n_cls = int(knn_bank[1].max()) + 1 if knn_bank is not None else 0
+    hist: dict[str, Any] = {"epoch": [], "loss": [], "nt_xent": [], "cosine": [], "lr": [], "knn_acc": [], "seconds": [],
+                            "knn_init": None, "knn_chance": (1.0 / n_cls if n_cls else None), "steps_per_epoch": steps,
+                            "batch_size": gbs, "world_size": world, "seed": seed}
+    start = 0
+    gens = {"order": order_gen, "aug": aug_gen}
+    ckpt = Path(ckpt_dir) / CKPT_NAME if ckpt_dir is not None else None
+    if resume and ckpt is not None and ckpt.exists():
+        state = load_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, scaler=scaler, generators=gens, map_location=device)
+        hist = state["history"]
+        start = state["epoch"] + 1
+        log.info("resumed pretraining from %s at epoch %d", ckpt, start)
+
+    def monitor() -> float | None:
+        if knn_bank is None:
+            return None
+        fb = _features(model, knn_bank[0], device, amp, channels_last)
+        fq = _features(model, knn_query[0], device, amp, channels_last)
+        return knn_accuracy(fb, knn_bank[1], fq, knn_query[1], k=pc.knn_k)
+
+    if start == 0:
+        hist["knn_init"] = monitor()
+    net.train()
+    for epoch in range(start, pc.epochs):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=order_gen)
+        sums = np.zeros(3)
+        bar = tqdm(range(steps), desc=f"pretrain {epoch + 1}/{pc.epochs}", disable=not progress or rank != 0, leave=False)
+        for s in bar:
+            idx = perm[s * gbs : (s + 1) * gbs][rank * local_bs : (rank + 1) * local_bs]
+            x = images[idx]
+            v = torch.cat([apply_batch(views.transform, x, aug_gen), apply_batch(views.transform, x, aug_gen)]).to(device)
+            if channels_last:
+                v = v.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                h, z = net(v)
+            z1, z2 = z.chunk(2)
+            if cfg.loss.cosine_on == "features":
+                h1, h2 = h.chunk(2)
+                loss = loss_fn(z1, z2, h1, h2)
+            else:
+                loss = loss_fn(z1, z2)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if pc.grad_clip and pc.grad_clip > 0:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, pc.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            sums += (float(loss.detach()), loss_fn.last["nt_xent"], loss_fn.last["cosine"])
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+        bar.close()
+        sums /= steps
+        if world > 1:  # the logged loss is the mean over ranks (= the whole-batch loss)
+            t = torch.tensor(sums, device=device)
+            torch.distributed.all_reduce(t)
+            sums = (t / world).cpu().numpy()
+        knn = monitor()
+        for k, val in zip(("loss", "nt_xent", "cosine"), sums):
+            hist[k].append(float(val))
+        hist["epoch"].append(epoch)
+        hist["lr"].append(float(sched.get_last_lr()[0]))
+        hist["knn_acc"].append(knn)
+        hist["seconds"].append(time.perf_counter() - t0)
+        log.info("pretrain epoch %d/%d loss %.4f (nt-xent %.4f, cos %.4f) lr %.2e kNN %s", epoch + 1, pc.epochs,
+                 sums[0], sums[1], sums[2], hist["lr"][-1], "-" if knn is None else f"{knn:.3f}")
+        if ckpt is not None:
+            if rank == 0:
+                save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, scaler=scaler, epoch=epoch,
+                                history=hist, generators=gens, extra={"config_hash": cfg.hash()})
+            if world > 1:
+                torch.distributed.barrier()
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+    for p, f in zip(model.head.parameters(), head_flags):
+        p.requires_grad_(f)
+    model.eval()
+    return hist
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: pretrain on the configured data, single process or under ``torchrun`` (DDP)."""
+    import os
+
+    from simcardionet_lite.config import load_preset
+    from simcardionet_lite.data.datasets import build_dataset
+    from simcardionet_lite.model.backbone import SimCardioNet
+    from simcardionet_lite.runtime import seed_everything
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--preset", default="smoke")
+    ap.add_argument("--out", default="runs/pretrain", help="checkpoint folder (resume from it with --resume)")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dotted overrides, values as JSON")
+    args = ap.parse_args(argv)
+    import json
+
+    overrides = {}
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        try:
+            overrides[k] = json.loads(v)
+        except json.JSONDecodeError:
+            overrides[k] = v
+    cfg = load_preset(args.preset, **overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    seed_everything(cfg.seed)
+    ds = build_dataset(cfg.data)
+    model = SimCardioNet(cfg.model, len(ds.classes))
+    if torch.distributed.is_initialized() and torch.cuda.is_available():
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # ours: BN statistics over the global batch
+    hist = pretrain(model, ds, cfg, ckpt_dir=args.out, resume=args.resume, seed=cfg.seed)
+    if _dist()[0] == 0:
+        out = Path(args.out)
+        torch.save({"model": unwrap(model).state_dict(), "history": hist, "config": cfg.to_dict()}, out / "encoder.pt")
+        log.info("encoder written to %s", out / "encoder.pt")
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
