@@ -1365,6 +1365,7 @@ def run_gradcam(
     faith = explain.faithfulness(model, images, cams, targets, np.random.default_rng(seed),
                                  steps=cfg.experiment.deletion_steps)
     layer = getattr(model, "cam_target_layer", None)
+    names = {m: n for n, m in model.named_modules()}
     attention: dict[str, Any] | None = None
     att = getattr(model, "attention", None)
     if att is not None:
@@ -1373,14 +1374,16 @@ def run_gradcam(
         cams_att = explain.gradcam(model, images, targets, target_layer=att,
                                    reshape_transform=model.cam_reshape_transform)
         attention = {
-            "target_layer": type(att).__name__,
+            "target_layer": f"{names.get(att, '?')} ({type(att).__name__})",
             "lead_mass_by_class": explain.lead_mass_by_class(cams_att, targets, ds.classes, boxes),
             "faithfulness": explain.faithfulness(model, images, cams_att, targets, np.random.default_rng(seed + 1),
                                                  steps=cfg.experiment.deletion_steps),
         }
     return {
-        "target_layer": type(layer).__name__ if layer is not None else None,
-        "reshape_transform": getattr(model, "cam_reshape_transform", None) is not None,
+        "target_layer": f"{names.get(layer, '?')} ({type(layer).__name__})" if layer is not None else None,
+        "reshape_transform": False,  # the main layer outputs a spatial map; only the attention hook reshapes
+        "chance_accuracy": 1.0 / len(ds.classes),
+        "probability_spread": float(np.ptp(probs, axis=0).mean()),
         "n_pages": int(len(pos)),
         "accuracy_on_pages": float((probs.argmax(1) == np.asarray(targets)).mean()),
         "lead_mass_by_class": by_class,
