@@ -33,15 +33,28 @@ from simcardionet_lite.config import AugConfig
 
 
 class JpegNoise(torch.nn.Module):
-    """Re-encode a float image as JPEG at a random quality (torchvision's ``JPEG`` needs uint8)."""
+    """Re-encode a float image as JPEG at a random quality (OpenCV; quality drawn from torch's RNG).
+
+    Why OpenCV: torchvision's image codecs are deprecated (0.29) in favour of TorchCodec.
+    """
 
     def __init__(self, quality: tuple[int, int] = (40, 90)) -> None:
         super().__init__()
-        self.jpeg = v2.JPEG(quality=list(quality))
+        self.quality = (int(quality[0]), int(quality[1]))
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        u8 = (img.clamp(0, 1) * 255).round().to(torch.uint8)
-        return self.jpeg(u8).float().div_(255.0)
+        import cv2
+        import numpy as np
+
+        q = int(torch.randint(self.quality[0], self.quality[1] + 1, (1,)))
+        u8 = (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(u8), [cv2.IMWRITE_JPEG_QUALITY, q])
+        if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 array
+            return img
+        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        if out.ndim == 2:
+            out = out[:, :, None]
+        return torch.from_numpy(out).permute(2, 0, 1).float().div_(255.0)
 
 
 def _pipeline(aug: AugConfig, image_size: tuple[int, int]) -> v2.Compose:

@@ -1,0 +1,57 @@
+"""Augmentation pipelines: ranges, ECG-safety defaults, seeded per-sample randomness."""
+
+from __future__ import annotations
+
+import torch
+from torchvision.transforms import v2
+
+from simcardionet_lite.augment import apply_batch, finetune_transform, ssl_views
+from simcardionet_lite.config import AugConfig, load_preset
+
+
+def test_views_shape_range_and_difference() -> None:
+    cfg = load_preset("smoke")
+    x = torch.rand(3, 32, 48)
+    views = ssl_views(cfg.aug_pretrain, (32, 48))
+    a, b = views(x)
+    assert a.shape == b.shape == x.shape
+    assert 0 <= float(a.min()) and float(a.max()) <= 1
+    assert not torch.equal(a, b)  # two random views of one page
+
+
+def test_no_horizontal_flip_by_default_and_option_adds_it() -> None:
+    cfg = load_preset("smoke")
+    for aug in (cfg.aug_pretrain, cfg.aug_finetune):
+        assert aug.hflip_p == 0.0
+        assert not any(isinstance(t, v2.RandomHorizontalFlip) for t in ssl_views(aug, (32, 48)).transform.transforms)
+    flip = AugConfig(hflip_p=1.0, rotation_deg=0, crop_scale_min=1.0, color_jitter=0, grid_jitter=0, blur_p=0, jpeg_p=0)
+    x = torch.rand(3, 8, 12)
+    assert torch.allclose(finetune_transform(flip, (8, 12))(x), x.flip(-1))
+
+
+def test_identity_when_everything_is_off() -> None:
+    off = AugConfig(rotation_deg=0, crop_scale_min=1.0, color_jitter=0, grid_jitter=0, blur_p=0, jpeg_p=0, hflip_p=0)
+    x = torch.rand(3, 16, 24)
+    assert torch.equal(finetune_transform(off, (16, 24))(x), x)
+
+
+def test_finetune_is_milder_than_pretraining() -> None:
+    cfg = load_preset("smoke")
+    x = torch.rand(16, 3, 32, 48)
+    d_pre = (apply_batch(ssl_views(cfg.aug_pretrain, (32, 48)).transform, x, torch.Generator().manual_seed(0)) - x).abs().mean()
+    d_ft = (apply_batch(finetune_transform(cfg.aug_finetune, (32, 48)), x, torch.Generator().manual_seed(0)) - x).abs().mean()
+    assert d_ft < d_pre
+
+
+def test_apply_batch_is_seeded_per_sample_and_leaves_global_rng_alone() -> None:
+    t = ssl_views(load_preset("smoke").aug_pretrain, (32, 48)).transform
+    x = torch.rand(4, 3, 32, 48)
+    state = torch.get_rng_state()
+    a = apply_batch(t, x, torch.Generator().manual_seed(5))
+    assert torch.equal(torch.get_rng_state(), state)
+    b = apply_batch(t, x, torch.Generator().manual_seed(5))
+    c = apply_batch(t, x, torch.Generator().manual_seed(6))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    same = torch.stack([x[0]] * 4)
+    d = apply_batch(t, same, torch.Generator().manual_seed(5))
+    assert not torch.equal(d[0], d[1])  # each sample draws its own parameters

@@ -1,0 +1,86 @@
+"""SimCardioNet: shapes, groups, Grad-CAM hooks, attention switch, complexity."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from simcardionet_lite.config import ModelConfig, load_preset
+from simcardionet_lite.model.backbone import MultiScaleBlock, SimCardioNet, sincos_2d
+
+TINY = ModelConfig(stem_channels=8, stage_channels=(8, 16), blocks_per_stage=(1, 2), branch_kernels=(3, 5), attn_heads=2,
+                   proj_hidden=32, proj_dim=16)
+
+
+def test_shapes_and_paths() -> None:
+    torch.manual_seed(0)
+    m = SimCardioNet(TINY, 3).eval()
+    x = torch.rand(2, 3, 32, 48)
+    assert m(x).shape == (2, 3)
+    assert m.features(x).shape == (2, m.feature_dim) == (2, 16)
+    assert m.project(x).shape == (2, 16)
+    assert m.feature_map(x).shape == (2, 16, 4, 6)  # stem /2, two stages /2 each
+    assert torch.allclose(m.head(m.features(x)), m(x))
+
+
+def test_layer_groups_cover_the_network_except_the_projector() -> None:
+    m = SimCardioNet(TINY, 3)
+    g = m.layer_groups()
+    assert list(g) == ["stem", "stage1", "stage2", "attention", "head"]
+    ids = {id(p) for mods in g.values() for mod in mods for p in mod.parameters()}
+    proj = {id(p) for p in m.projector.parameters()}
+    assert ids | proj == {id(p) for p in m.parameters()} and not ids & proj
+    off = SimCardioNet(ModelConfig(**{**TINY.__dict__, "attention": False}), 3)
+    assert off.layer_groups()["attention"] == [] and off.attention is None and off.cam_reshape_transform is None
+
+
+def test_cam_target_layer_is_the_last_spatial_map_and_reshape_inverts_tokens() -> None:
+    m = SimCardioNet(TINY, 3).eval()
+    x = torch.rand(2, 3, 32, 48)
+    seen = {}
+    m.cam_target_layer.register_forward_hook(lambda mod, i, o: seen.setdefault("map", o))
+    m.attention.register_forward_hook(lambda mod, i, o: seen.setdefault("tokens", o))
+    m(x)
+    assert seen["map"].shape == (2, 16, 4, 6)
+    assert seen["tokens"].shape == (2, 24, 16)
+    back = m.cam_reshape_transform(seen["tokens"])
+    assert back.shape == (2, 16, 4, 6)
+    assert torch.equal(back[:, :, 1, 2], seen["tokens"][:, 1 * 6 + 2])  # token order is row-major
+
+
+def test_attention_weights_and_position_encoding() -> None:
+    m = SimCardioNet(TINY, 3).eval()
+    m.attention.keep_attention = True
+    m(torch.rand(1, 3, 32, 48))
+    a = m.attention.last_attention
+    assert a.shape == (1, 24, 24) and torch.allclose(a.sum(-1), torch.ones(1, 24), atol=1e-5)
+    pe = sincos_2d(4, 6, 16)
+    assert pe.shape == (24, 16) and len({tuple(r.tolist()) for r in pe}) == 24  # every position distinct
+    with pytest.raises(ValueError):
+        sincos_2d(2, 2, 6)
+
+
+def test_multiscale_block_branches_and_residual() -> None:
+    b = MultiScaleBlock(8, 9, (3, 5, 7))
+    assert [br[0].kernel_size[0] for br in b.branches] == [3, 5, 7]
+    assert sum(br[0].out_channels for br in b.branches) == 9
+    assert b(torch.rand(2, 8, 10, 10)).shape == (2, 9, 10, 10)
+    rf = SimCardioNet(TINY, 3).branch_receptive_fields()
+    assert rf[0]["rf"] == [7, 11] and rf[1]["rf"][0] > rf[0]["rf"][1]
+
+
+def test_input_is_normalised_internally() -> None:
+    m = SimCardioNet(TINY, 3).eval()
+    # a white page must not saturate: the stem sees (1 - 0.5) / 0.25 = 2, not 255
+    assert torch.isfinite(m(torch.ones(1, 3, 32, 48))).all()
+    assert "mean" not in m.state_dict()  # fixed buffer, not a learnt weight
+
+
+def test_complexity_counts_params_and_flops() -> None:
+    m = SimCardioNet(TINY, 3)
+    c = m.complexity((32, 48))
+    assert c["params"] + c["params_projector"] == sum(p.numel() for p in m.parameters())
+    c2 = m.complexity((64, 96))
+    assert 3.5 < c2["flops"] / c["flops"] < 4.5  # four times the pixels, about four times the work
+    paper = load_preset("paper")
+    assert SimCardioNet(paper.model, 4).complexity((224, 224))["params"] > 1e6

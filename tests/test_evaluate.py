@@ -1,0 +1,76 @@
+"""Metrics against scikit-learn, absent classes, seeded bootstrap, summaries, probes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+
+from simcardionet_lite.evaluate import (
+    bootstrap_ci,
+    classification_metrics,
+    extract_features,
+    knn_accuracy,
+    linear_probe,
+    predict,
+    summarize,
+)
+from test_pretrain import TINY, Toy
+
+
+def test_metrics_match_sklearn_with_an_absent_class() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 50)  # class 3 never occurs
+    p = rng.dirichlet(np.ones(4), 50)
+    m = classification_metrics(y, p, ("a", "b", "c", "d"), n_boot=50, seed=1)
+    pred = p.argmax(1)
+    lab = [0, 1, 2, 3]
+    assert m["accuracy"] == pytest.approx((pred == y).mean())
+    assert m["macro_f1"] == pytest.approx(f1_score(y, pred, labels=lab, average="macro", zero_division=0))
+    assert m["weighted_f1"] == pytest.approx(f1_score(y, pred, labels=lab, average="weighted", zero_division=0))
+    assert m["macro_precision"] == pytest.approx(precision_score(y, pred, labels=lab, average="macro", zero_division=0))
+    assert m["macro_recall"] == pytest.approx(recall_score(y, pred, labels=lab, average="macro", zero_division=0))
+    assert m["macro_auc"] == pytest.approx(np.mean([roc_auc_score(y == c, p[:, c]) for c in range(3)]))
+    assert m["auc_classes"] == ["a", "b", "c"] and "d" in m["auc_note"]
+    assert np.asarray(m["confusion"]).sum() == 50 and m["per_class"]["d"]["support"] == 0
+    lo, hi = m["ci"]["accuracy"]
+    assert lo <= m["accuracy"] <= hi
+    assert classification_metrics(y, p, ("a", "b", "c", "d"), n_boot=50, seed=1)["ci"] == m["ci"]  # seeded
+    with pytest.raises(ValueError):
+        classification_metrics(y, p[:, :3], ("a", "b", "c", "d"))
+
+
+def test_single_class_fold_has_no_auc_and_perfect_predictions_score_one() -> None:
+    y = np.zeros(5, dtype=int)
+    p = np.tile([0.9, 0.1], (5, 1))
+    m = classification_metrics(y, p, ("x", "y"), n_boot=10)
+    assert m["macro_auc"] is None and m["accuracy"] == 1.0
+    assert bootstrap_ci(y, p, lambda a, b: float((b.argmax(1) == a).mean()), n_boot=20) == (1.0, 1.0)
+
+
+def test_summarize_mean_sd() -> None:
+    s = summarize([{"accuracy": 0.8, "macro_auc": None}, {"accuracy": 0.6, "macro_auc": 0.7}], ["accuracy", "macro_auc"])
+    assert s["accuracy"]["mean"] == pytest.approx(0.7) and s["accuracy"]["sd"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
+    assert s["macro_auc"] == {"mean": 0.7, "sd": 0.0, "values": [0.7]}
+
+
+def test_knn_and_linear_probe_on_separable_features() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 5) * 5
+    ytr, yte = rng.integers(0, 3, 30), rng.integers(0, 3, 20)
+    ftr, fte = centres[ytr] + rng.normal(size=(30, 5)), centres[yte] + rng.normal(size=(20, 5))
+    assert knn_accuracy(ftr, ytr, fte, yte, k=5) > 0.9
+    lp = linear_probe(ftr, ytr, fte, yte, n_classes=4)
+    assert lp["accuracy"] > 0.9 and lp["probs"].shape == (20, 4) and np.allclose(lp["probs"][:, 3], 0)
+
+
+def test_predict_and_features_on_a_subset() -> None:
+    from simcardionet_lite.model.backbone import SimCardioNet
+
+    ds = Toy(3)
+    sub = torch.utils.data.Subset(ds, [0, 4, 8])
+    m = SimCardioNet(TINY, 3)
+    probs, labels = predict(m, sub, batch_size=2)
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(1), 1) and labels.tolist() == [0, 1, 2]
+    assert extract_features(m, sub).shape == (3, 16)
