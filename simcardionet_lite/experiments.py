@@ -1022,6 +1022,8 @@ def fmt_ms(summary: Mapping[str, Any] | None, key: str, nd: int = 3) -> str:
     if not summary or key not in summary or summary[key]["mean"] is None:
         return "n/a"
     d = summary[key]
+    if d.get("n", 2) == 1:
+        return f"{d['mean']:.{nd}f} (1 run, no SD)"
     return f"{d['mean']:.{nd}f} ± {d['sd']:.{nd}f}"
 
 
