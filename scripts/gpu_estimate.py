@@ -6,8 +6,11 @@ is dominated by the image passes through the network; this script counts them fr
 the model's FLOPs per image (``SimCardioNet.complexity``; a training step costs about 3 x the
 forward FLOPs) and divides by an *assumed* effective throughput (``--tflops``, default 40
 TFLOP/s: roughly 5-10 % of an H100's dense bf16 peak, typical for a small CNN with attention at
-224 x 224 and batch 64-256). The assumption is printed beside the numbers. Measured
-throughput (``benchmarks/throughput.py --device cuda``) replaces it when a GPU run exists.
+224 x 224 and batch 64-256). The assumption is printed beside the numbers. Small CNNs on a GPU
+are often limited by the CPU data pipeline instead, so the script also *measures* this
+machine's augmentation rate per core at the paper image size and multiplies it by
+``pretrain.num_workers``; a chapter's estimate is the larger of the two times. Measured GPU
+throughput (``benchmarks/throughput.py --device cuda``) replaces all of this when a GPU run exists.
 
     python scripts/gpu_estimate.py [--tflops 40] [--markdown]
 """
@@ -82,22 +85,41 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_preset("paper")
     from simcardionet_lite.model.backbone import SimCardioNet
 
+    import time
+
+    import torch
+
+    from simcardionet_lite.augment import ssl_views
+
     model = SimCardioNet(cfg.model, 4)
     flops = float(model.complexity(tuple(cfg.data.image_size))["flops"])
+    torch.set_num_threads(1)
+    views = ssl_views(cfg.aug_pretrain, tuple(cfg.data.image_size))
+    x = torch.rand(3, *cfg.data.image_size)  # pages are cached at the input size
+    t0 = time.perf_counter()
+    n_aug = 20
+    for _ in range(n_aug):
+        views(x)
+    per_core = 2 * n_aug / (time.perf_counter() - t0)  # augmented images per second, one core
+    pipe = per_core * max(1, cfg.pretrain.num_workers)
     rows = []
     for ch, ps in chapter_passes(cfg).items():
         total = 3 * flops * ps["train"] + flops * ps["infer"]
-        rows.append((ch, ps["train"], ps["infer"], total / (args.tflops * 1e12) / 60))
+        gpu_min = total / (args.tflops * 1e12) / 60
+        pipe_min = ps["train"] / pipe / 60
+        rows.append((ch, ps["train"], ps["infer"], max(gpu_min, pipe_min), gpu_min, pipe_min))
     w = sys.stdout.write
     w(f"paper preset: image {cfg.data.image_size}, forward {flops / 1e9:.2f} GFLOP/image, assumed {args.tflops:g} TFLOP/s "
-      "effective (ESTIMATE, not a measurement)\n")
+      f"effective; augmentation measured here {per_core:.0f} img/s per core x {cfg.pretrain.num_workers} workers "
+      "(ESTIMATE, not a GPU measurement)\n")
     if args.markdown:
-        w("\n| chapter | training image passes | inference passes | estimated GPU minutes |\n|---|---|---|---|\n")
-        for ch, tr, inf, mins in rows:
-            w(f"| {ch} | {tr:,.0f} | {inf:,.0f} | {mins:.0f} |\n")
+        w("\n| chapter | training image passes | inference passes | GPU compute (min) | data pipeline (min) | estimate (min) |\n"
+          "|---|---|---|---|---|---|\n")
+        for ch, tr, inf, mins, g, pl in rows:
+            w(f"| {ch} | {tr:,.0f} | {inf:,.0f} | {g:.1f} | {pl:.1f} | {mins:.0f} |\n")
     else:
-        for ch, tr, inf, mins in rows:
-            w(f"{ch:22s} train passes {tr:12,.0f}  infer {inf:10,.0f}  ~{mins:6.1f} min\n")
+        for ch, tr, inf, mins, g, pl in rows:
+            w(f"{ch:22s} train passes {tr:12,.0f}  infer {inf:10,.0f}  gpu {g:5.1f}  pipeline {pl:5.1f}  ~{mins:6.1f} min\n")
     w(f"total ~{sum(r[3] for r in rows):.0f} min (plus page rendering/decoding and data loading)\n")
     return 0
 
