@@ -91,7 +91,7 @@ class AugConfig:
 class PretrainConfig:
     """Stage 1: self-supervised pretraining (paper: "a modified SimCLR")."""
 
-    epochs: int = 15  # ours: smoke; about 3 s per epoch on 160 pages, 1 CPU thread
+    epochs: int = 10  # ours: smoke; about 3 s per epoch on 160 pages, 1 CPU thread
     batch_size: int = 32  # ours
     optimizer: str = "adamw"  # ours: "adamw" | "lars"
     lr: float = 2e-3  # ours

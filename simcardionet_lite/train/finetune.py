@@ -233,8 +233,9 @@ def plot_history(hist: Mapping[str, Any], ax: Any = None) -> Any:
         _, ax = plt.subplots(figsize=(7, 3.2))
     ep = np.asarray(hist["epoch"])
     ax.bar(ep, hist["trainable_params"], color="0.8", label="trainable parameters")
+    ax.set_yscale("log")  # the head alone is a few hundred parameters, the network 10^5 or more
     ax.set_xlabel("fine-tuning epoch")
-    ax.set_ylabel("trainable parameters")
+    ax.set_ylabel("trainable parameters (log)")
     ax2 = ax.twinx()
     names = [g for g in group_order({g: None for d in hist["lr"] for g in d})]
     for g in names:
@@ -243,7 +244,7 @@ def plot_history(hist: Mapping[str, Any], ax: Any = None) -> Any:
     ax2.set_ylabel("learning rate")
     for e, gs in hist["schedule"]:
         ax.axvline(e - 0.5, color="k", ls=":", lw=0.8)
-        ax.text(e - 0.45, ax.get_ylim()[1] * 0.95, "+" + ",".join(gs), fontsize=7, va="top")
+        ax.text(e - 0.45, ax.get_ylim()[1] * 0.7, "+" + ",".join(gs), fontsize=7, va="top")
     ax2.legend(fontsize=7, loc="lower right")
     return ax
 
