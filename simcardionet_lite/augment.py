@@ -63,6 +63,9 @@ def _pipeline(aug: AugConfig, image_size: tuple[int, int]) -> v2.Compose:
     if aug.crop_scale_min < 1.0:
         # ratio kept near the page's own aspect ratio: stretching would change heart rate and voltage scales
         steps.append(v2.RandomResizedCrop((h, w), scale=(aug.crop_scale_min, 1.0), ratio=(0.9 * w / h, 1.1 * w / h), antialias=True))
+    if aug.translate_frac > 0:
+        # a pure horizontal shift: beats move in time, waveform shapes and the mV scale stay intact
+        steps.append(v2.RandomAffine(degrees=0.0, translate=(aug.translate_frac, 0.0), fill=1.0))
     if aug.rotation_deg > 0:
         steps.append(v2.RandomRotation(aug.rotation_deg, fill=1.0))  # white fill: the page background
     if aug.color_jitter > 0 or aug.grid_jitter > 0:

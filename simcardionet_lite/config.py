@@ -85,6 +85,7 @@ class AugConfig:
     blur_p: float = 0.3  # ours
     jpeg_p: float = 0.3  # ours
     hflip_p: float = 0.0  # ours: off; a horizontal flip reverses time on an ECG (paper says "flips")
+    translate_frac: float = 0.0  # ours: horizontal shift (fraction of width, no rescaling): moves beats in time, keeps their shape
 
 
 @dataclass

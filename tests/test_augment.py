@@ -55,3 +55,16 @@ def test_apply_batch_is_seeded_per_sample_and_leaves_global_rng_alone() -> None:
     same = torch.stack([x[0]] * 4)
     d = apply_batch(t, same, torch.Generator().manual_seed(5))
     assert not torch.equal(d[0], d[1])  # each sample draws its own parameters
+
+
+def test_horizontal_translation_moves_time_only() -> None:
+    aug = AugConfig(rotation_deg=0, crop_scale_min=1.0, color_jitter=0, grid_jitter=0, blur_p=0, jpeg_p=0, hflip_p=0,
+                    translate_frac=0.25)
+    x = torch.ones(3, 8, 40)
+    x[:, 3, 10] = 0.0  # one dark pixel on row 3
+    ys = set()
+    for s in range(6):
+        y = apply_batch(finetune_transform(aug, (8, 40)), x[None], torch.Generator().manual_seed(s))[0]
+        dark = (y[0] < 0.5).nonzero()
+        ys |= {int(r) for r in dark[:, 0]}
+    assert ys == {3}  # rows never move: the voltage axis is untouched
