@@ -85,7 +85,7 @@ class AugConfig:
     blur_p: float = 0.3  # ours
     jpeg_p: float = 0.3  # ours
     hflip_p: float = 0.0  # ours: off; a horizontal flip reverses time on an ECG (paper says "flips")
-    translate_frac: float = 0.0  # ours: horizontal shift (fraction of width, no rescaling): moves beats in time, keeps their shape
+    translate_frac: float = 0.1  # ours: horizontal shift (fraction of width, no rescaling): moves beats in time, keeps their shape; measured: smoke kNN 0.35 vs 0.28 without (3 seeds)
 
 
 @dataclass
@@ -167,7 +167,8 @@ class Config:
     aug_pretrain: AugConfig = field(default_factory=AugConfig)
     aug_finetune: AugConfig = field(
         default_factory=lambda: AugConfig(
-            rotation_deg=0.0, crop_scale_min=1.0, color_jitter=0.1, grid_jitter=0.1, blur_p=0.1, jpeg_p=0.1
+            rotation_deg=0.0, crop_scale_min=1.0, color_jitter=0.1, grid_jitter=0.1, blur_p=0.1, jpeg_p=0.1,
+            translate_frac=0.0,
         )
     )  # ours: milder than pretraining
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
@@ -227,7 +228,8 @@ def _paper() -> Config:
         ),
         aug_pretrain=AugConfig(rotation_deg=3.0, crop_scale_min=0.8),  # ours: untested at 224 x 224 (no GPU run yet)
         aug_finetune=AugConfig(
-            rotation_deg=1.0, crop_scale_min=0.9, color_jitter=0.1, grid_jitter=0.1, blur_p=0.1, jpeg_p=0.1
+            rotation_deg=1.0, crop_scale_min=0.9, color_jitter=0.1, grid_jitter=0.1, blur_p=0.1, jpeg_p=0.1,
+            translate_frac=0.0,
         ),  # ours: milder than pretraining
         pretrain=PretrainConfig(
             epochs=100, batch_size=256, lr=1e-3, warmup_epochs=10, amp=True, channels_last=True, num_workers=8

@@ -24,13 +24,15 @@ def test_no_horizontal_flip_by_default_and_option_adds_it() -> None:
     for aug in (cfg.aug_pretrain, cfg.aug_finetune):
         assert aug.hflip_p == 0.0
         assert not any(isinstance(t, v2.RandomHorizontalFlip) for t in ssl_views(aug, (32, 48)).transform.transforms)
-    flip = AugConfig(hflip_p=1.0, rotation_deg=0, crop_scale_min=1.0, color_jitter=0, grid_jitter=0, blur_p=0, jpeg_p=0)
+    flip = AugConfig(hflip_p=1.0, rotation_deg=0, crop_scale_min=1.0, color_jitter=0, grid_jitter=0, blur_p=0, jpeg_p=0,
+                    translate_frac=0)
     x = torch.rand(3, 8, 12)
     assert torch.allclose(finetune_transform(flip, (8, 12))(x), x.flip(-1))
 
 
 def test_identity_when_everything_is_off() -> None:
-    off = AugConfig(rotation_deg=0, crop_scale_min=1.0, color_jitter=0, grid_jitter=0, blur_p=0, jpeg_p=0, hflip_p=0)
+    off = AugConfig(rotation_deg=0, crop_scale_min=1.0, color_jitter=0, grid_jitter=0, blur_p=0, jpeg_p=0, hflip_p=0,
+                    translate_frac=0)
     x = torch.rand(3, 16, 24)
     assert torch.equal(finetune_transform(off, (16, 24))(x), x)
 
