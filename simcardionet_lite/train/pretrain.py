@@ -286,8 +286,9 @@ def pretrain(
         hist["lr"].append(float(sched.get_last_lr()[0]))
         hist["knn_acc"].append(knn)
         hist["seconds"].append(time.perf_counter() - t0)
-        log.info("pretrain epoch %d/%d loss %.4f (nt-xent %.4f, cos %.4f) lr %.2e kNN %s", epoch + 1, pc.epochs,
-                 sums[0], sums[1], sums[2], hist["lr"][-1], "-" if knn is None else f"{knn:.3f}")
+        if rank == 0:  # the kNN monitor is rank 0's model (BN buffers are per rank without SyncBN)
+            log.info("pretrain epoch %d/%d loss %.4f (nt-xent %.4f, cos %.4f) lr %.2e kNN %s", epoch + 1, pc.epochs,
+                     sums[0], sums[1], sums[2], hist["lr"][-1], "-" if knn is None else f"{knn:.3f}")
         if ckpt is not None:
             if rank == 0:
                 save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, scaler=scaler, epoch=epoch,
