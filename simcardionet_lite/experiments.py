@@ -542,37 +542,40 @@ def run_cv(
 # --------------------------------------------------------------------------------------------
 
 
-def perceptual_hashes(images: np.ndarray) -> np.ndarray:
-    """64-bit perceptual hashes (pHash) of uint8 pages, as a bool array ``N x 64``."""
-    import imagehash
-    from PIL import Image
+def overlap_audit(train_ds: Any, test_ds: Any, max_distance: int | None = None) -> dict[str, Any]:
+    """How many test pages are (near-)copies of a training page, by page-hash Hamming distance.
 
-    return np.stack([np.asarray(imagehash.phash(Image.fromarray(im)).hash, bool).ravel() for im in images])
-
-
-def overlap_audit(train_ds: Any, test_ds: Any, max_distance: int = 4) -> dict[str, Any]:
-    """How many test pages are (near-)copies of a training page, by pHash Hamming distance.
-
-    Why pHash and not SHA-256: a re-upload re-encodes the JPEGs, which changes every byte but not
-    the picture. A test page with a training page within ``max_distance`` bits (of 64) counts as
-    seen. Also reports the nearest distance per test page, so the threshold can be judged.
+    Uses the data package's 1024-bit page hash (:func:`simcardionet_lite.data.audit.page_hash`,
+    a SimHash of the page's ink map). Why not SHA-256: a re-upload re-encodes the JPEGs, which
+    changes every byte but not the picture. Why not a 64-bit pHash: whole report pages share
+    their layout, and distinct Dataset I pages lie 0 bits apart in pHash, so it cannot tell a
+    copy from another patient. A test page with a training page within ``max_distance`` bits
+    (default ``audit.DEFAULT_HAMMING``) counts as seen. Also returns the nearest distance per
+    test page (histogram) and whether the nearest training page has the same label.
     """
-    a = perceptual_hashes(train_ds.images_uint8())
-    b = perceptual_hashes(test_ds.images_uint8())
-    dist = (b[:, None, :] != a[None, :, :]).sum(axis=2)
-    nearest = dist.min(axis=1)
-    seen = nearest <= max_distance
+    from simcardionet_lite.data.audit import DEFAULT_HAMMING, hamming_matrix, page_hashes
+
+    thr = DEFAULT_HAMMING if max_distance is None else int(max_distance)
+    a = page_hashes(train_ds.images_uint8())
+    b = page_hashes(test_ds.images_uint8())
+    dist = hamming_matrix(b, a)
+    nearest = dist.min(axis=1) if len(a) else np.full(len(b), a.shape[1] if a.ndim == 2 else 1024)
+    seen = nearest <= thr
+    labels = np.asarray(test_ds.labels)
+    same_label = (np.asarray(train_ds.labels)[dist.argmin(axis=1)] == labels) if len(a) else np.zeros(len(b), bool)
     per_class = {
-        c: {"n": int((np.asarray(test_ds.labels) == k).sum()), "seen": int(seen[np.asarray(test_ds.labels) == k].sum())}
+        c: {"n": int((labels == k).sum()), "seen": int(seen[labels == k].sum())}
         for k, c in enumerate(test_ds.classes)
     }
     return {
         "n_train": int(len(a)),
         "n_test": int(len(b)),
-        "max_distance": max_distance,
+        "hash": "page_hash (1024-bit SimHash of the ink map)",
+        "max_distance": thr,
         "n_seen": int(seen.sum()),
         "fraction_seen": float(seen.mean()) if len(seen) else 0.0,
-        "nearest_distance_hist": np.bincount(nearest, minlength=65).tolist(),
+        "seen_with_same_label": float(same_label[seen].mean()) if seen.any() else None,
+        "nearest_distance_hist": np.bincount(np.minimum(nearest, 256), minlength=257).tolist(),
         "per_class": per_class,
         "seen_mask": seen.tolist(),
     }

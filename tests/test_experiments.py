@@ -83,30 +83,37 @@ def test_variants_change_exactly_their_knob() -> None:
         ex.apply_variant(cfg, "nope")
 
 
+def _pages(n: int, seed: int) -> np.ndarray:
+    from simcardionet_lite.ecg import render, synth
+
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        sig, _ = synth.generate("dataset1", ("MI", "PMI", "AHB", "NORM")[i % 4], rng, fs=250)
+        out.append(render.render(sig, 250, "mendeley", size=(96, 128), rng=rng))
+    return np.stack(out)
+
+
 def test_overlap_audit_finds_reencoded_copies_and_not_new_pages() -> None:
     import io
 
     from PIL import Image
-
-    ds = _toy()
-    train = ex.subset(ds, list(range(0, 30, 2)))  # one copy of every group
 
     def reencode(img: np.ndarray) -> np.ndarray:
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, format="JPEG", quality=60)
         return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
-    class Reencoded(Toy):
-        def images_uint8(self) -> np.ndarray:
-            return np.stack([reencode(p) for p in self._pages])
-
-    seen = Reencoded([0, 1, 2], [0, 5, 9])
-    fresh = Toy([0, 1, 2], [100, 101, 102])
-    fresh._pages = (np.random.default_rng(7).random((3, 32, 32, 3)) * 255).astype(np.uint8)
+    train = Toy([0, 1, 2, 0, 1, 2], list(range(6)))
+    train._pages = _pages(6, seed=1)
+    seen = Toy([0, 1, 2], [0, 1, 2])
+    seen._pages = np.stack([reencode(p) for p in train._pages[:3]])
+    fresh = Toy([0, 1, 2], [10, 11, 12])
+    fresh._pages = _pages(3, seed=2)  # other records drawn on the same layout
     a = ex.overlap_audit(train, seen)
-    assert a["n_seen"] == 3 and a["fraction_seen"] == 1.0
+    assert a["n_seen"] == 3 and a["fraction_seen"] == 1.0 and a["seen_with_same_label"] == 1.0
     b = ex.overlap_audit(train, fresh)
-    assert b["n_seen"] == 0
+    assert b["n_seen"] == 0 and b["seen_with_same_label"] is None
 
 
 def test_mean_sd_and_tables_format_numbers() -> None:
