@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stdout)
     torch.set_num_threads(args.threads)
     sets = {"experiment.ablation_seeds": (0, 1, 2), "experiment.label_fractions": (0.01, 0.05, 0.1, 0.25, 1.0),
+            "experiment.ablations": tuple(ex.ABLATION_LABELS),
             **parse_sets(args.set)}
     cfg = load_preset(args.preset, **sets)
     log.info("config %s: %s", cfg.hash(), json.dumps(cfg.to_dict()))
