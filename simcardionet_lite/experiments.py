@@ -1115,7 +1115,10 @@ def run_description(d: Mapping[str, Any]) -> str:
     cfg = d.get("config") or {}
     extra = d.get("extra") or {}
     data = extra.get("data_root")
-    kind = "constructed stand-in" if extra.get("constructed_standin") else ("real data" if data else "synthetic data")
+    kind = "CONSTRUCTED stand-in built from real Dataset I" if extra.get("constructed_standin") else (
+        "real data" if data else "synthetic data")
+    if extra.get("sample"):
+        kind += f" ({extra['sample']}: a small sample)"
     hw = ((d.get("metadata") or {}).get("hardware") or {})
     machine = hw.get("gpu") or f"CPU ({hw.get('cpu_usable', '?')} cores)"
     size = (cfg.get("data") or {}).get("image_size")
@@ -1291,9 +1294,8 @@ def paper_vs_ours(tags: Sequence[str] = ("paper", "real-cpu"), loader: Callable[
                         reading += f"; on the unseen pages ours is {fmt_ci(mu, ok)}"
                     else:
                         reading += "; too few unseen pages to score them: the test measures memory, not OOD generalisation"
-                    con = " (CONSTRUCTED stand-in from Dataset I)" if (d.get("extra") or {}).get("constructed_standin") else ""
                     rows.append({"dataset": pr.dataset, "metric": metric if metric == "accuracy" else f"{metric} (ours: macro)",
-                                 "paper": fmt(pv), "ours": fmt_ci(mm, ok), "protocol": f"`{tag}`: zero-shot, trained on Dataset I{con}; {desc}",
+                                 "paper": fmt(pv), "ours": fmt_ci(mm, ok), "protocol": f"`{tag}`: zero-shot, trained on Dataset I; {desc}",
                                  "seeds": seeds, "interval": "95 % bootstrap", "reading": reading})
             else:
                 mm = m.get("metrics")
