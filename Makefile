@@ -25,7 +25,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 NBVAL_CELL_TIMEOUT ?= 600
 # The exact test command (README and .ci/run run it through `make test`).
-PYTEST_CMD := $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) -ra
+PYTEST_CMD := $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) -ra --durations=15
 
 .PHONY: help setup book test notebooks check-notebooks clean distclean
 
