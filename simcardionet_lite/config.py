@@ -47,7 +47,7 @@ class DataConfig:
     sampling_rate: int = 100  # ours: PTB-XL records used (100 or 500 Hz)
     cache_dir: str | None = None  # ours: rendered-page cache; None uses ~/.cache/simcardionet-lite
     grayscale: bool = False  # ours: RGB input (paper: unknown)
-    duplicate_fraction: float = 0.0  # ours: share of synthetic pages per class that are exact copies (Dataset I: 437 of 928)
+    duplicate_fraction: float = 0.0  # ours: share of exact copies among synthetic pages built by build_dataset (generic default: none; the Dataset I chapters use experiment.synthetic_duplicate_fraction)
 
 
 @dataclass
@@ -152,7 +152,7 @@ class ExperimentConfig:
     kaggle_jpeg_quality: int = 75  # ours: re-encode quality of the constructed Dataset II stand-in
     ptbxl_n_per_class: int = 24  # ours: synthetic PTB-XL-style records per class when no data root is given
     max_cv_folds: int = 0  # ours: 0 = run every fold; >0 runs only the first k folds (smoke budget)
-    synthetic_duplicate_fraction: float = 0.47  # ours: share of copies in synthetic Dataset I (real: 437 of 928)
+    synthetic_duplicate_fraction: float = 0.47  # ours: share of copies in the synthetic Dataset I stand-in of chapters 01 and 05 (real: 437 of 928), so the two CV protocols differ on it as on the real data
 
 
 @dataclass
