@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from simcardionet_lite.data import audit as _audit
 from simcardionet_lite.data.audit import (
     DEFAULT_HAMMING,
     PAGE_HASH_BITS,
@@ -25,22 +26,7 @@ from simcardionet_lite.data.audit import (
     verify_manifest,
 )
 
-__all__ = [
-    "DEFAULT_HAMMING",
-    "PAGE_HASH_BITS",
-    "page_fingerprint",
-    "page_hash",
-    "page_hashes",
-    "audit_report",
-    "build_manifest",
-    "cv_splits",
-    "duplicate_groups",
-    "expected_manifest_path",
-    "hamming_matrix",
-    "leakage",
-    "main",
-    "verify_manifest",
-]
+__all__ = list(_audit.__all__)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,19 +18,9 @@ import pytest
 from simcardionet_lite import cli
 from simcardionet_lite.notebooks import parse_value
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-    jupytext_version: 1.19.6
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
+from _myst import MYST_HEADER
+
+HEADER = MYST_HEADER
 
 TINY = HEADER + """
 # A tiny chapter

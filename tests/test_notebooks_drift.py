@@ -14,22 +14,12 @@ import pytest
 
 from simcardionet_lite.notebooks import chapter_sources, notebook_text, sync_notebooks
 
+from _myst import MYST_HEADER
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
-MD = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-    jupytext_version: 1.19.6
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+MD = MYST_HEADER + """
 # Title
 
 ```{code-cell} ipython3
