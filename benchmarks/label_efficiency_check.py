@@ -8,6 +8,12 @@ the training labels (stratified, at least one per class) fine-tune
 weights would handicap it). Both arms use the same labelled pages, the same validation pages
 (another 10 %) for early stopping and the same test pages. Writes a JSON with every number.
 
+Besides the kNN monitor it measures a **linear probe** (standardised logistic regression fitted
+on the features of all training pages, scored on the test pages) on the untrained network and on
+the pretrained one, with the same initial weights: whether pretraining *added* linearly readable
+class information, not just whether the features are above chance (random convolutional
+features already are).
+
     .venv/bin/python benchmarks/label_efficiency_check.py --seeds 0 1 2 --n-per-class 100 \
         --out results/model_checks/label_efficiency.json
 """
@@ -25,8 +31,9 @@ import torch
 
 from simcardionet_lite.config import load_preset
 from simcardionet_lite.data.datasets import SyntheticECG
-from simcardionet_lite.evaluate import classification_metrics, predict, summarize
+from simcardionet_lite.evaluate import classification_metrics, extract_features, linear_probe, predict, summarize
 from simcardionet_lite.model.backbone import SimCardioNet
+from simcardionet_lite.results import run_metadata
 from simcardionet_lite.runtime import seed_everything
 from simcardionet_lite.train.finetune import finetune
 from simcardionet_lite.train.pretrain import pretrain
@@ -58,9 +65,16 @@ def one_seed(seed: int, n_per_class: int, label_fraction: float, overrides: dict
     t0 = time.perf_counter()
     seed_everything(seed)
     model = SimCardioNet(cfg.model, 4)
+
+    def probe(m: torch.nn.Module) -> float:
+        f_tr, f_te = extract_features(m, sub(train)), extract_features(m, sub(test))
+        return float(linear_probe(f_tr, y[train], f_te, y[test], seed=seed, n_classes=4)["accuracy"])
+
+    probe_init = probe(model)
     hist = pretrain(model, sub(train), cfg, progress=False, seed=seed)
     out["pretrain"] = {"knn_init": hist["knn_init"], "knn_final": hist["knn_acc"][-1], "knn_curve": hist["knn_acc"],
-                       "knn_chance": hist["knn_chance"], "loss": hist["loss"], "seconds": time.perf_counter() - t0}
+                       "knn_chance": hist["knn_chance"], "loss": hist["loss"], "seconds": time.perf_counter() - t0,
+                       "probe_init": probe_init, "probe_final": probe(model)}
     seed_everything(seed)
     hp = finetune(model, sub(lab), sub(val), cfg, progress=False, seed=seed)
     pr, yt = predict(model, sub(test))
@@ -94,16 +108,21 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(a.threads)
     overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in a.set)}
+    t_start = time.perf_counter()
     runs = [one_seed(s, a.n_per_class, a.label_fraction, overrides) for s in a.seeds]
     res = {
         "what": "kNN after pretraining vs chance; 10% labels: SSL + progressive fine-tuning vs scratch (synthetic default)",
         "n_per_class": a.n_per_class, "label_fraction": a.label_fraction, "overrides": overrides,
         "config": load_preset("smoke", **overrides).to_dict(),
         "runs": runs,
+        "metadata": run_metadata(),
+        "wall_s": time.perf_counter() - t_start,
         "summary": {
             "knn_final": summarize([{"v": r["pretrain"]["knn_final"]} for r in runs], ["v"])["v"],
             "knn_init": summarize([{"v": r["pretrain"]["knn_init"]} for r in runs], ["v"])["v"],
             "knn_chance": runs[0]["pretrain"]["knn_chance"],
+            "probe_init": summarize([{"v": r["pretrain"]["probe_init"]} for r in runs], ["v"])["v"],
+            "probe_final": summarize([{"v": r["pretrain"]["probe_final"]} for r in runs], ["v"])["v"],
             "ssl_progressive_macro_f1": summarize([r["ssl_progressive"] for r in runs], ["macro_f1"])["macro_f1"],
             "scratch_macro_f1": summarize([r["scratch"] for r in runs], ["macro_f1"])["macro_f1"],
         },
