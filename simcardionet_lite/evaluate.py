@@ -37,6 +37,19 @@ def dataset_labels(ds: Any) -> np.ndarray:
     return np.asarray([int(ds[i][1]) for i in range(len(ds))], dtype=np.int64)
 
 
+def dataset_groups(ds: Any) -> np.ndarray | None:
+    """Duplicate-cluster (or patient) group ids of a project dataset or a subset of one; None if it has none.
+
+    Why: Dataset I holds byte-identical copies; any split of its pages (a kNN bank against its
+    queries, train against validation) must keep a group on one side or the copy leaks.
+    """
+    if isinstance(ds, torch.utils.data.Subset):
+        g = dataset_groups(ds.dataset)
+        return None if g is None else g[np.asarray(ds.indices, dtype=np.int64)]
+    g = getattr(ds, "groups", None)
+    return None if g is None else np.asarray(g)
+
+
 def dataset_images(ds: Any) -> torch.Tensor:
     """All images of ``ds`` as one float N x 3 x H x W tensor in [0, 1], without ``ds.transform``.
 

@@ -104,3 +104,57 @@ def test_schedule_and_knn_split() -> None:
     p.grad = torch.ones(3, 3)
     LARS([p], lr=0.1).step()
     assert (p < 1).all()
+
+
+def test_knn_split_keeps_duplicate_groups_on_one_side() -> None:
+    # 8 distinct pages per class, each present twice (a Dataset I-like copy structure)
+    labels = np.repeat([0, 1], 16)
+    groups = np.concatenate([np.repeat(np.arange(8), 2), 8 + np.repeat(np.arange(8), 2)])
+    b, q = knn_split(labels, 3, groups)
+    assert len(b) + len(q) == 32 and not set(b) & set(q)
+    assert not set(groups[b]) & set(groups[q]), "a duplicate group crosses bank and queries"
+    assert set(labels[b]) == set(labels[q]) == {0, 1}
+    assert len(set(groups[b])) == 8  # half of each class's groups
+    # the page-level split (no groups) does put copies on both sides: the leak this prevents
+    b0, q0 = knn_split(labels, 3)
+    assert set(groups[b0]) & set(groups[q0])
+    # identity groups reproduce the page-level split exactly
+    bi, qi = knn_split(labels, 3, np.arange(32))
+    assert (bi == b0).all() and (qi == q0).all()
+
+
+class _CopiedNoise:
+    """Random-noise pages with random labels, every page present twice: any kNN skill is leakage."""
+
+    def __init__(self, n_distinct: int = 60, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        base = rng.integers(0, 256, size=(n_distinct, 32, 32, 3), dtype=np.uint8)
+        self._u8 = np.concatenate([base, base])
+        self.labels = np.tile(rng.integers(0, 2, n_distinct), 2)
+        self.groups = np.tile(np.arange(n_distinct), 2)
+
+    def images_uint8(self) -> np.ndarray:
+        return self._u8
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def test_knn_monitor_is_not_fooled_by_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 1-NN, a page-level split lets a query find its own copy; the grouped split must not."""
+    from simcardionet_lite.config import load_preset
+    from simcardionet_lite.model.backbone import SimCardioNet
+    from simcardionet_lite.train import pretrain as P
+
+    ds = _CopiedNoise()
+    cfg = load_preset("smoke", **{"pretrain.epochs": 1, "pretrain.batch_size": 16, "pretrain.knn_k": 1})
+
+    def knn_init() -> float:
+        torch.manual_seed(0)
+        return P.pretrain(SimCardioNet(cfg.model, 2), ds, cfg, progress=False, seed=0)["knn_init"]
+
+    grouped = knn_init()
+    monkeypatch.setattr(P, "dataset_groups", lambda d: None)  # the old page-level split
+    page_level = knn_init()
+    assert grouped < 0.65, grouped  # labels are random: chance is 0.5
+    assert page_level > grouped + 0.15, (page_level, grouped)

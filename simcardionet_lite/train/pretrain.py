@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from simcardionet_lite.augment import apply_batch, ssl_views
 from simcardionet_lite.config import Config, PretrainConfig
-from simcardionet_lite.evaluate import dataset_images, dataset_labels, knn_accuracy
+from simcardionet_lite.evaluate import dataset_groups, dataset_images, dataset_labels, knn_accuracy
 from simcardionet_lite.losses import HybridContrastiveLoss
 from simcardionet_lite.runtime import resolve_device
 from simcardionet_lite.train.checkpoint import load_checkpoint, save_checkpoint, unwrap
@@ -115,16 +115,26 @@ def _dist() -> tuple[int, int]:
     return 0, 1
 
 
-def knn_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified half/half split (bank, queries) of a labelled set for the kNN monitor."""
+def knn_split(labels: np.ndarray, seed: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified half/half split (bank, queries) of a labelled set for the kNN monitor.
+
+    With ``groups`` (duplicate clusters, patients) whole groups go to one side, half of each
+    class's groups to the bank: on Dataset I, where 437 of 928 pages are byte-identical copies,
+    a page-level split puts a query's own copy in the bank and the monitor reads the copy, not
+    the representation (every network, even an untrained one, maps a copy to the same point).
+    A group's class is the label of its first page.
+    """
+    labels = np.asarray(labels)
+    keys = np.arange(len(labels)) if groups is None else np.asarray(groups)
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    g_label = labels[first]
     rng = np.random.default_rng(seed)
-    bank, query = [], []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        h = max(1, len(idx) // 2)
-        bank.extend(idx[:h])
-        query.extend(idx[h:])
-    return np.sort(np.asarray(bank, dtype=np.int64)), np.sort(np.asarray(query, dtype=np.int64))
+    bank_groups: list[int] = []
+    for c in np.unique(g_label):
+        gi = rng.permutation(np.flatnonzero(g_label == c))
+        bank_groups.extend(gi[: max(1, len(gi) // 2)])
+    in_bank = np.isin(inverse, np.asarray(bank_groups, dtype=np.int64))
+    return np.flatnonzero(in_bank).astype(np.int64), np.flatnonzero(~in_bank).astype(np.int64)
 
 
 @torch.no_grad()
@@ -159,7 +169,7 @@ def pretrain(
 
     Labels of ``dataset`` are not used for training. The kNN monitor uses ``knn_train`` (bank)
     and ``knn_test`` (queries) when given, else a stratified half/half split of ``dataset``'s
-    labels; ``pretrain.knn_k = 0`` switches it off. With ``ckpt_dir`` a checkpoint is written
+    labels that keeps each duplicate group (``dataset.groups``) on one side; ``pretrain.knn_k = 0`` switches it off. With ``ckpt_dir`` a checkpoint is written
     each epoch; with ``resume`` the run continues from it exactly. ``stop_after_epoch`` ends the
     call after that epoch (0-based) as if interrupted (for tests and time-sliced jobs).
 
@@ -200,7 +210,7 @@ def pretrain(
             except (TypeError, IndexError, ValueError):
                 labels = None
             if labels is not None and len(np.unique(labels)) > 1:
-                b, q = knn_split(labels, seed % 2**32)
+                b, q = knn_split(labels, seed % 2**32, dataset_groups(dataset))
                 knn_bank, knn_query = (images[b], labels[b]), (images[q], labels[q])
 
     # model, optimizer, schedule
