@@ -82,16 +82,24 @@ def _git(args: Sequence[str], cwd: Path) -> str | None:
 
 
 def git_info(root: Path | None = None) -> dict[str, Any]:
-    """Commit, branch and dirty flag of the project checkout (``None`` values outside git)."""
+    """Commit, branch and dirty state of the project checkout (``None`` values outside git).
+
+    ``dirty`` says whether any tracked file differs from the commit; ``dirty_files`` lists them
+    (at most 50) and ``code_dirty`` whether any of them lies outside ``results/``: a run that
+    publishes while an earlier run's results file is still uncommitted ran committed code.
+    """
     root = repo_root() if root is None else Path(root)
     commit = _git(["rev-parse", "HEAD"], root)
     if commit is None:
-        return {"commit": None, "branch": None, "dirty": None}
-    status = _git(["status", "--porcelain", "--untracked-files=no"], root)
+        return {"commit": None, "branch": None, "dirty": None, "dirty_files": None, "code_dirty": None}
+    status = _git(["diff", "--name-only", "HEAD"], root)  # tracked files changed, staged or not
+    files = None if status is None else [ln.strip() for ln in status.splitlines() if ln.strip()]
     return {
         "commit": commit,
         "branch": _git(["rev-parse", "--abbrev-ref", "HEAD"], root),
-        "dirty": None if status is None else bool(status),
+        "dirty": None if files is None else bool(files),
+        "dirty_files": None if files is None else files[:50],
+        "code_dirty": None if files is None else any(not f.startswith("results/") for f in files),
     }
 
 

@@ -102,3 +102,28 @@ def test_load_committed_corrupt_file_is_an_error(tmp_path: Path) -> None:
     p.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_committed("ch", "paper", root=tmp_path)
+
+
+def test_git_info_tells_results_only_changes_from_code_changes(tmp_path: Path) -> None:
+    from simcardionet_lite.results import git_info
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.invalid")
+    git("config", "user.name", "t")
+    (tmp_path / "results" / "x").mkdir(parents=True)
+    (tmp_path / "results" / "x" / "metrics.json").write_text("{}")
+    (tmp_path / "code.py").write_text("a = 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+    clean = git_info(tmp_path)
+    assert clean["dirty"] is False and clean["dirty_files"] == [] and clean["code_dirty"] is False
+    (tmp_path / "results" / "x" / "metrics.json").write_text('{"a": 1}')
+    res_only = git_info(tmp_path)
+    assert res_only["dirty"] is True and res_only["dirty_files"] == ["results/x/metrics.json"]
+    assert res_only["code_dirty"] is False
+    (tmp_path / "code.py").write_text("a = 2\n")
+    both = git_info(tmp_path)
+    assert both["code_dirty"] is True and sorted(both["dirty_files"]) == ["code.py", "results/x/metrics.json"]
