@@ -835,6 +835,15 @@ def label_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     return np.sort(np.asarray(keep, dtype=np.int64))
 
 
+# arm -> how the label-efficiency chapter names it
+LABEL_EFFICIENCY_ARMS: dict[str, str] = {
+    "pretrained": "pretrained + fine-tuned",
+    "linear_probe": "linear probe (pretrained features)",
+    "random_probe": "linear probe (untrained features)",
+    "scratch": "scratch",
+}
+
+
 def label_efficiency(
     dataset: Any,
     cfg: Config,
@@ -848,11 +857,15 @@ def label_efficiency(
     * ``pretrained``: hybrid-loss pretraining on *all* training images (labels unused), then
       fine-tuning on the labelled fraction;
     * ``scratch``: the same network trained from random weights on the labelled fraction;
-    * ``linear_probe``: a logistic regression on the frozen pretrained features.
+    * ``linear_probe``: a logistic regression on the frozen pretrained features;
+    * ``random_probe``: the same logistic regression on the features of the *untrained* network
+      with the same initial weights (ours: the control that says how much of the probe's score
+      pretraining added; random convolutional features are already far from useless).
     The test set is the grouped hold-out split; the pretrained encoder is shared across
     fractions (it never sees a label), so the curve isolates the labelled-data effect.
     """
     from simcardionet_lite.evaluate import classification_metrics, extract_features
+    from simcardionet_lite.runtime import seed_everything
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -863,8 +876,11 @@ def label_efficiency(
         tr, te = holdout_split(dataset, cfg, s)
         train_ds, test_ds = subset(dataset, tr), subset(dataset, te)
         enc, _ = pretrained_encoder(cfg, pretraining_pool(cfg, dataset, train_ds), len(dataset.classes), seed=s)
-        f_tr = np.asarray(extract_features(enc, train_ds))
-        f_te = np.asarray(extract_features(enc, test_ds))
+        seed_everything(s)  # the same draw as pretrained_encoder's initial weights
+        untrained = build_model(cfg, len(dataset.classes))
+        feats = {"linear_probe": (np.asarray(extract_features(enc, train_ds)), np.asarray(extract_features(enc, test_ds))),
+                 "random_probe": (np.asarray(extract_features(untrained, train_ds)),
+                                  np.asarray(extract_features(untrained, test_ds)))}
         for frac in fractions:
             pos = label_subset(train_ds.labels, frac, s)
             lab_ds = subset(train_ds, pos)
@@ -873,18 +889,20 @@ def label_efficiency(
                 r = fit_and_evaluate(vcfg, lab_ds, test_ds, variant=variant, seed=s,
                                      pretrain_ds=pretraining_pool(cfg, dataset, train_ds), progress=progress)
                 rows.append({"seed": s, "fraction": frac, "arm": arm, "n_labels": len(pos), "metrics": r["metrics"]})
-            sc = StandardScaler().fit(f_tr[pos])
             y = np.asarray(train_ds.labels)[pos]
-            if len(np.unique(y)) >= 2:
+            for arm, (f_tr, f_te) in feats.items():
+                if len(np.unique(y)) < 2:
+                    break
+                sc = StandardScaler().fit(f_tr[pos])
                 clf = LogisticRegression(max_iter=2000, C=0.5, random_state=s).fit(sc.transform(f_tr[pos]), y)
                 prob = np.zeros((len(te), len(dataset.classes)))
                 prob[:, clf.classes_] = clf.predict_proba(sc.transform(f_te))
                 m = _jsonable(classification_metrics(np.asarray(test_ds.labels), prob, dataset.classes,
                                                      n_boot=cfg.eval.n_bootstrap, ci=cfg.eval.ci, seed=s))
-                rows.append({"seed": s, "fraction": frac, "arm": "linear_probe", "n_labels": len(pos), "metrics": m})
+                rows.append({"seed": s, "fraction": frac, "arm": arm, "n_labels": len(pos), "metrics": m})
             log.info("label efficiency seed %d fraction %.2f done", s, frac)
     curves: dict[str, dict[str, Any]] = {}
-    for arm in ("pretrained", "scratch", "linear_probe"):
+    for arm in LABEL_EFFICIENCY_ARMS:
         curves[arm] = {}
         for frac in fractions:
             sel = [r for r in rows if r["arm"] == arm and r["fraction"] == frac]
@@ -1099,8 +1117,9 @@ def label_efficiency_table(res: Mapping[str, Any]) -> Any:
     for frac in res["fractions"]:
         n = sorted({r["n_labels"] for r in res["rows"] if r["fraction"] == frac})
         row = {"labels (%)": f"{100 * frac:g}", "labelled pages": ", ".join(map(str, n))}
-        for arm in ("pretrained", "linear_probe", "scratch"):
-            row[f"{arm.replace('_', ' ')} macro F1"] = fmt_ms(res["curves"][arm].get(str(frac)), "macro_f1")
+        for arm, name in LABEL_EFFICIENCY_ARMS.items():
+            if arm in res["curves"]:  # runs committed before an arm existed lack it
+                row[f"{name}: macro F1"] = fmt_ms(res["curves"][arm].get(str(frac)), "macro_f1")
         rows.append(row)
     return pd.DataFrame(rows).set_index("labels (%)")
 
@@ -1458,6 +1477,7 @@ __all__ = [
     "run_ablation",
     "label_subset",
     "label_efficiency",
+    "LABEL_EFFICIENCY_ARMS",
     "value",
     "ci",
     "fmt",

@@ -215,3 +215,23 @@ def test_run_cv_end_to_end_and_pretraining_cache(tmp_path) -> None:
     assert not first["cached"] and again["cached"] and first["key"] == again["key"]
     _, other = ex.pretrained_encoder(ex.apply_variant(cfg, "lam0"), train, 4, seed=0)
     assert other["key"] != first["key"]
+
+
+def test_label_efficiency_arms_include_the_untrained_probe_control(tmp_path) -> None:
+    cfg = _tiny_cfg(tmp_path)
+    ds = ex.load_dataset1(cfg)
+    res = ex.label_efficiency(ds, cfg, fractions=[0.5, 1.0], seeds=[0])
+    assert set(res["curves"]) == set(ex.LABEL_EFFICIENCY_ARMS)
+    for arm in ex.LABEL_EFFICIENCY_ARMS:
+        rows = [r for r in res["rows"] if r["arm"] == arm]
+        assert [r["fraction"] for r in rows] == [0.5, 1.0], arm
+        assert all(0.0 <= r["metrics"]["accuracy"] <= 1.0 for r in rows)
+    # the two probes see different features (pretraining changed the weights), same labelled pages
+    lp = {r["fraction"]: r for r in res["rows"] if r["arm"] == "linear_probe"}
+    rp = {r["fraction"]: r for r in res["rows"] if r["arm"] == "random_probe"}
+    assert all(lp[f]["n_labels"] == rp[f]["n_labels"] for f in lp)
+    table = ex.label_efficiency_table(res)
+    assert "linear probe (untrained features): macro F1" in table.columns
+    # a run committed before the control existed still renders
+    old = {**res, "curves": {k: v for k, v in res["curves"].items() if k != "random_probe"}}
+    assert "linear probe (untrained features): macro F1" not in ex.label_efficiency_table(old).columns
