@@ -47,10 +47,16 @@ def pixel_baseline(
 ) -> np.ndarray:
     """Fit on the training pages, return class probabilities ``N_test x n_classes``.
 
-    Pipeline (ours): grayscale, area-resize to ``size``, standardise, PCA to at most
+    Pipeline (ours): grayscale, area-resize to ``size``, centre (no per-pixel scaling), PCA to at most
     ``n_components`` (fewer when the training set is smaller), multinomial logistic
     regression with L2 strength ``1/C``. Classes missing from the training labels get
     probability 0 so columns always line up with ``range(n_classes)``.
+
+    Why no per-pixel standardisation: pixels share one unit already, and page margins are
+    nearly constant across a dataset (standard deviation ~1e-7 on Dataset I), so dividing by
+    their spread turns JPEG noise of one grey level into the largest feature. Measured on the
+    real Dataset I against its own pages re-encoded (the Dataset II stand-in): 0.25 accuracy
+    with standardisation, 0.90 centred only.
     """
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
@@ -71,7 +77,7 @@ def pixel_baseline(
         return out
     nc = int(max(1, min(n_components, len(Xtr) - 1, Xtr.shape[1])))
     clf = make_pipeline(
-        StandardScaler(),
+        StandardScaler(with_std=False),
         PCA(n_components=nc, svd_solver="full", random_state=seed),
         LogisticRegression(C=C, max_iter=2000),
     )
