@@ -232,6 +232,8 @@ def test_label_efficiency_arms_include_the_untrained_probe_control(tmp_path) -> 
     assert all(lp[f]["n_labels"] == rp[f]["n_labels"] for f in lp)
     table = ex.label_efficiency_table(res)
     assert "linear probe (untrained features): macro F1" in table.columns
+    reading = ex.label_efficiency_reading(res)
+    assert reading.count("% labels") == 2 and "of 1 seeds" in reading
     # a run committed before the control existed still renders
     old = {**res, "curves": {k: v for k, v in res["curves"].items() if k != "random_probe"}}
     assert "linear probe (untrained features): macro F1" not in ex.label_efficiency_table(old).columns
