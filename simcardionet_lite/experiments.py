@@ -1124,6 +1124,42 @@ def label_efficiency_table(res: Mapping[str, Any]) -> Any:
     return pd.DataFrame(rows).set_index("labels (%)")
 
 
+def _paired_gap(a: Mapping[int, float], b: Mapping[int, float]) -> tuple[int, int, float, float] | None:
+    """(seeds where a > b, seeds compared, smallest a - b, largest a - b) over the shared seeds."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+    d = [a[s] - b[s] for s in seeds]
+    return sum(x > 0 for x in d), len(seeds), min(d), max(d)
+
+
+def ablation_reading(res: Mapping[str, Any], key: str = "macro_f1") -> str:
+    """One Markdown line per ablation arm against ``full``, seed by seed (same seeds, same splits)."""
+    def per_seed(arm: str) -> dict[int, float]:
+        out = {}
+        for r in res["arms"][arm]["runs"]:
+            v = value(r["metrics"], key)
+            if v is not None:
+                out[int(r["seed"])] = float(v)
+        return out
+
+    if "full" not in res.get("arms", {}):
+        return "_no `full` arm to compare against_"
+    full = per_seed("full")
+    lines = []
+    for arm, d in res["arms"].items():
+        if arm == "full":
+            continue
+        g = _paired_gap(per_seed(arm), full)
+        if g:
+            ahead, n, lo, hi = g
+            verdict = ("above `full` in every seed" if ahead == n else "below `full` in every seed" if ahead == 0
+                       else f"above `full` in {ahead} of {n} seeds")
+            lines.append(f"* **{arm}** ({d.get('label', arm)}): {verdict}; {key.replace('_', '-').replace('f1', 'F1')} difference "
+                         f"{lo:+.3f} to {hi:+.3f}.")
+    return "\n".join(lines) if lines else "_no comparable runs_"
+
+
 def label_efficiency_reading(res: Mapping[str, Any]) -> str:
     """One Markdown line per labelled fraction: pretrained vs scratch, and the two probes, seed by seed.
 
@@ -1135,14 +1171,12 @@ def label_efficiency_reading(res: Mapping[str, Any]) -> str:
                 for r in res["rows"] if r["arm"] == arm and r["fraction"] == frac and value(r["metrics"], "macro_f1") is not None}
 
     def compare(a: str, b: str, frac: float) -> str | None:
-        pa, pb = per_seed(a, frac), per_seed(b, frac)
-        seeds = sorted(set(pa) & set(pb))
-        if not seeds:
+        g = _paired_gap(per_seed(a, frac), per_seed(b, frac))
+        if g is None:
             return None
-        d = [pa[s] - pb[s] for s in seeds]
-        ahead = sum(x > 0 for x in d)
-        return (f"{LABEL_EFFICIENCY_ARMS[a]} ahead of {LABEL_EFFICIENCY_ARMS[b]} in {ahead} of {len(seeds)} seeds "
-                f"(macro-F1 difference {min(d):+.3f} to {max(d):+.3f})")
+        ahead, n, lo, hi = g
+        return (f"{LABEL_EFFICIENCY_ARMS[a]} ahead of {LABEL_EFFICIENCY_ARMS[b]} in {ahead} of {n} seeds "
+                f"(macro-F1 difference {lo:+.3f} to {hi:+.3f})")
 
     lines = []
     for frac in res["fractions"]:
@@ -1521,6 +1555,7 @@ __all__ = [
     "per_class_table",
     "label_efficiency_table",
     "label_efficiency_reading",
+    "ablation_reading",
     "run_description",
     "committed_notes",
     "committed_cv_table",

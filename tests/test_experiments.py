@@ -237,3 +237,15 @@ def test_label_efficiency_arms_include_the_untrained_probe_control(tmp_path) -> 
     # a run committed before the control existed still renders
     old = {**res, "curves": {k: v for k, v in res["curves"].items() if k != "random_probe"}}
     assert "linear probe (untrained features): macro F1" not in ex.label_efficiency_table(old).columns
+
+
+def test_ablation_reading_is_paired_by_seed() -> None:
+    def arm(vals, label):
+        return {"label": label, "runs": [{"seed": s, "metrics": {"macro_f1": v}} for s, v in enumerate(vals)]}
+
+    res = {"arms": {"full": arm([0.5, 0.6, 0.7], "full"), "worse": arm([0.4, 0.5, 0.65], "worse"),
+                    "mixed": arm([0.6, 0.5, 0.7], "mixed")}}
+    text = ex.ablation_reading(res)
+    assert "**worse** (worse): below `full` in every seed; macro-F1 difference -0.100 to -0.050." in text
+    assert "**mixed** (mixed): above `full` in 1 of 3 seeds; macro-F1 difference -0.100 to +0.100." in text
+    assert "full**" not in text
