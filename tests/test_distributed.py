@@ -32,6 +32,9 @@ def _worker(rank: int, world: int, port: int, z1: torch.Tensor, z2: torch.Tensor
         dist.all_reduce(t)
         ga, gb = a.grad.clone(), b.grad.clone()
         torch.save({"loss": t / world, "ga": ga / world, "gb": gb / world}, f"{out}.{rank}")
+        # both ranks are done before either tears gloo down: a rank that leaves while its peer
+        # still talks to it can abort ("terminate called without an active exception")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

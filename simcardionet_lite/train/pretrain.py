@@ -355,6 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.save({"model": unwrap(model).state_dict(), "history": hist, "config": cfg.to_dict()}, out / "encoder.pt")
         log.info("encoder written to %s", out / "encoder.pt")
     if torch.distributed.is_initialized():
+        # every rank waits for rank 0's save before gloo is torn down: a rank leaving while its
+        # peer is still connected can abort the peer ("terminate called without an active exception")
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return 0
 
