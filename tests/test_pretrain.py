@@ -158,3 +158,20 @@ def test_knn_monitor_is_not_fooled_by_copies(monkeypatch: pytest.MonkeyPatch) ->
     page_level = knn_init()
     assert grouped < 0.65, grouped  # labels are random: chance is 0.5
     assert page_level > grouped + 0.15, (page_level, grouped)
+
+
+def test_gpu_code_path_bf16_autocast_and_channels_last_runs_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The paper preset's GPU path (bf16 autocast, channels_last) driven on a CPU: it runs, the
+    model is in channels_last, and the losses track the fp32 run within bf16 precision."""
+    from simcardionet_lite.train import pretrain as P
+
+    ds = Toy()
+    c = cfg(**{"pretrain.amp": True, "pretrain.channels_last": True})
+    assert P.fast_paths(c.pretrain, torch.device("cpu")) == (False, False)  # the default on a CPU: fp32
+    _, h32 = run(c, ds)
+    monkeypatch.setattr(P, "fast_paths", lambda pc, device: (bool(pc.amp), bool(pc.channels_last)))
+    m, h16 = run(c, ds)
+    assert m.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert all(np.isfinite(h16["loss"])) and h16["knn_acc"][-1] is not None
+    np.testing.assert_allclose(h16["loss"], h32["loss"], rtol=0.05)
+    assert h16["loss"] != h32["loss"]  # the bf16 path really ran

@@ -115,6 +115,17 @@ def _dist() -> tuple[int, int]:
     return 0, 1
 
 
+def fast_paths(pc: PretrainConfig, device: torch.device) -> tuple[bool, bool]:
+    """Whether bf16 autocast and channels_last are on for this run: ``(amp, channels_last)``.
+
+    Why only on CUDA: both are GPU optimisations; on a CPU bf16 autocast is slow or unsupported
+    and channels_last buys nothing, so a ``paper`` config run on a laptop stays in fp32. Tests
+    patch this function to drive the GPU code path on a CPU.
+    """
+    on_gpu = device.type == "cuda"
+    return bool(pc.amp and on_gpu), bool(pc.channels_last and on_gpu)
+
+
 def knn_split(labels: np.ndarray, seed: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A stratified half/half split (bank, queries) of a labelled set for the kNN monitor.
 
@@ -181,8 +192,7 @@ def pretrain(
     device = resolve_device(cfg.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())
-    amp = bool(pc.amp and device.type == "cuda")
-    channels_last = bool(pc.channels_last and device.type == "cuda")
+    amp, channels_last = fast_paths(pc, device)
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)))
     order_gen = torch.Generator().manual_seed(seed)
