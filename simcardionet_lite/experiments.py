@@ -1229,8 +1229,6 @@ def _paper_row(key: str) -> dict[str, str]:
 
 def committed_cv_table(key: str, committed: Mapping[str, Mapping[str, Any]]) -> Any:
     """The paper's Dataset I row beside each committed run's protocols (mean ± SD over folds)."""
-    import pandas as pd
-
     rows = [_paper_row(key)]
     for tag, d in committed.items():
         for protocol, res in (d.get("metrics") or {}).items():
@@ -1240,15 +1238,20 @@ def committed_cv_table(key: str, committed: Mapping[str, Mapping[str, Any]]) -> 
             rows.append({"run": f"ours `{tag}`", "protocol": f"{protocol} {len(res['folds'])}-fold CV, macro P/R/F1",
                          "accuracy": fmt_ms(summ, "accuracy"), "precision": fmt_ms(summ, "macro_precision"),
                          "recall": fmt_ms(summ, "macro_recall"), "F1": fmt_ms(summ, "macro_f1")})
+    return _paper_table(rows)
+
+
+def _paper_table(rows: list[dict[str, Any]]) -> Any:
+    """The paper's row plus ours as a table; a "not yet run" row when no committed run exists."""
+    import pandas as pd
+
     if len(rows) == 1:
-        rows.append({"run": "ours", "protocol": "not yet run", "accuracy": "", "precision": "", "recall": "", "F1": ""})
-    return pd.DataFrame(rows).set_index("run")
+        rows = rows + [{"run": "ours", "protocol": "not yet run"}]
+    return pd.DataFrame(rows).set_index("run").fillna("")
 
 
 def committed_ood_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
     """The paper's Dataset II row beside each committed run (all pages, and unseen pages)."""
-    import pandas as pd
-
     rows = [_paper_row("dataset2")]
     for tag, d in committed.items():
         m = d.get("metrics") or {}
@@ -1257,15 +1260,11 @@ def committed_ood_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
             rows.append({"run": f"ours `{tag}`", "protocol": f"zero-shot, {part}; {ov.get('n_seen', '?')}/{ov.get('n_test', '?')} test pages seen",
                          "accuracy": fmt_ci(mm, "accuracy"), "precision": fmt_ci(mm, "macro_precision"),
                          "recall": fmt_ci(mm, "macro_recall"), "F1": fmt_ci(mm, "macro_f1")})
-    if len(rows) == 1:
-        rows.append({"run": "ours", "protocol": "not yet run", "accuracy": "", "precision": "", "recall": "", "F1": ""})
-    return pd.DataFrame(rows).set_index("run")
+    return _paper_table(rows)
 
 
 def committed_ptbxl_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
     """The paper's PTB-XL row beside each committed run (fold 10, bootstrap intervals)."""
-    import pandas as pd
-
     rows = [{**_paper_row("ptbxl"), "weighted F1": "n/a", "multi-label macro AUC": "n/a"}]
     for tag, d in committed.items():
         m = d.get("metrics") or {}
@@ -1275,9 +1274,7 @@ def committed_ptbxl_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
                      "recall": fmt_ci(mm, "macro_recall"), "F1": fmt_ci(mm, "macro_f1"),
                      "weighted F1": fmt_ci(mm, "weighted_f1"),
                      "multi-label macro AUC": fmt((m.get("multilabel") or {}).get("macro_auc"))})
-    if len(rows) == 1:
-        rows.append({"run": "ours", "protocol": "not yet run"})
-    return pd.DataFrame(rows).set_index("run").fillna("")
+    return _paper_table(rows)
 
 
 PAPER_VS_OURS_CHAPTERS = {"dataset1": "05_dataset1", "dataset2": "06_dataset2", "ptbxl": "07_ptbxl"}
