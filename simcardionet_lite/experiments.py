@@ -890,9 +890,7 @@ def label_efficiency(
                                      pretrain_ds=pretraining_pool(cfg, dataset, train_ds), progress=progress)
                 rows.append({"seed": s, "fraction": frac, "arm": arm, "n_labels": len(pos), "metrics": r["metrics"]})
             y = np.asarray(train_ds.labels)[pos]
-            for arm, (f_tr, f_te) in feats.items():
-                if len(np.unique(y)) < 2:
-                    break
+            for arm, (f_tr, f_te) in feats.items() if len(np.unique(y)) >= 2 else ():
                 sc = StandardScaler().fit(f_tr[pos])
                 clf = LogisticRegression(max_iter=2000, C=0.5, random_state=s).fit(sc.transform(f_tr[pos]), y)
                 prob = np.zeros((len(te), len(dataset.classes)))
