@@ -1158,6 +1158,20 @@ def ablation_reading(res: Mapping[str, Any], key: str = "macro_f1") -> str:
     return "\n".join(lines) if lines else "_no comparable runs_"
 
 
+def gradcam_region_table(study: Mapping[str, Any]) -> Any:
+    """CAM mass over area per class and region (1 = no preference; ``outside`` = header, footer, margins).
+
+    Runs published before ``panel_area`` was recorded show the raw mass fractions instead.
+    """
+    import pandas as pd
+
+    mass = pd.DataFrame(study["lead_mass_by_class"]).T
+    area = study.get("panel_area")
+    if not area:
+        return mass
+    return mass.div(pd.Series(area)[mass.columns], axis=1)
+
+
 def label_efficiency_reading(res: Mapping[str, Any]) -> str:
     """One Markdown line per labelled fraction: pretrained vs scratch, and the two probes, seed by seed.
 
@@ -1465,14 +1479,14 @@ def run_gradcam(
     boxes = panel_boxes(style, size)
     by_class = explain.lead_mass_by_class(cams, targets, ds.classes, boxes)
     defining: dict[str, Any] = {}
-    page_area = float(size[0] * size[1])
+    areas = explain.region_areas(boxes, size)
     for c, mass in by_class.items():
         leads = CLASS_LEADS.get(label_set, {}).get(c, ())
         if not leads:
             defining[c] = {"leads": [], "mass": None, "area": None, "ratio": None}
             continue
         m = float(sum(mass[lead] for lead in leads))
-        a = float(sum((boxes[lead][2] - boxes[lead][0]) * (boxes[lead][3] - boxes[lead][1]) for lead in leads)) / page_area
+        a = float(sum(areas[lead] for lead in leads))
         defining[c] = {"leads": list(leads), "mass": m, "area": a, "ratio": m / a if a else None}
     faith = explain.faithfulness(model, images, cams, targets, np.random.default_rng(seed),
                                  steps=cfg.experiment.deletion_steps)
@@ -1499,6 +1513,7 @@ def run_gradcam(
         "n_pages": int(len(pos)),
         "accuracy_on_pages": float((probs.argmax(1) == np.asarray(targets)).mean()),
         "lead_mass_by_class": by_class,
+        "panel_area": areas,  # a uniform map's mass per region
         "defining_leads": defining,
         "faithfulness": faith,
         "attention_layer": attention,
@@ -1551,6 +1566,7 @@ __all__ = [
     "label_efficiency_table",
     "label_efficiency_reading",
     "ablation_reading",
+    "gradcam_region_table",
     "run_description",
     "committed_notes",
     "committed_cv_table",

@@ -136,18 +136,32 @@ def lead_mass_by_class(
     return out
 
 
-def area_normalised(mass: Mapping[str, float], boxes: Mapping[str, Box], size: tuple[int, int]) -> dict[str, float]:
-    """Mass per lead divided by the panel's share of the page area (1.0 = no preference).
+def region_areas(boxes: Mapping[str, Box], size: tuple[int, int]) -> dict[str, float]:
+    """Each lead panel's share of the page area, plus ``"outside"`` (header, footer, margins).
 
-    Why: the rhythm strip is four panels wide, so its raw mass share is larger for a uniform map;
-    the ratio says whether the model looks at a lead *more than its area alone* would give.
+    A uniform map puts exactly these shares of its mass in each region, so they are the
+    reference a CAM's mass fractions (:func:`lead_attribution`) are read against.
     """
     h, w = size
+    inside = np.zeros((h, w), dtype=bool)
     out: dict[str, float] = {}
     for lead, (y0, x0, y1, x1) in boxes.items():
-        area = max(0, min(h, y1) - max(0, y0)) * max(0, min(w, x1) - max(0, x0)) / float(h * w)
-        out[lead] = float(mass.get(lead, 0.0)) / area if area > 0 else float("nan")
+        out[lead] = max(0, min(h, y1) - max(0, y0)) * max(0, min(w, x1) - max(0, x0)) / float(h * w)
+        inside[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)] = True
+    out["outside"] = float((~inside).mean())
     return out
+
+
+def area_normalised(mass: Mapping[str, float], boxes: Mapping[str, Box], size: tuple[int, int]) -> dict[str, float]:
+    """Mass per region divided by the region's share of the page area (1.0 = no preference).
+
+    Why: the rhythm strip is four panels wide, so its raw mass share is larger for a uniform map;
+    the ratio says whether the model looks at a lead (or at the print outside the panels) *more
+    than its area alone* would give. ``"outside"`` is included when ``mass`` has it.
+    """
+    areas = region_areas(boxes, size)
+    return {k: (float(mass.get(k, 0.0)) / a if a > 0 else float("nan")) for k, a in areas.items()
+            if k != "outside" or "outside" in mass}
 
 
 def random_maps(n: int, size: tuple[int, int], rng: np.random.Generator, smooth: int = 0) -> np.ndarray:
@@ -280,6 +294,7 @@ __all__ = [
     "lead_attribution",
     "lead_mass_by_class",
     "area_normalised",
+    "region_areas",
     "random_maps",
     "deletion_curve",
     "curve_auc",

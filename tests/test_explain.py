@@ -124,6 +124,12 @@ def test_gradcam_peaks_where_the_evidence_is_and_lead_mass_follows() -> None:
     assert set(by_class) == {"A", "B"}
     ratio = explain.area_normalised(mass, boxes, (16, 16))
     assert ratio["I"] == pytest.approx(4.0)  # all the mass on a quarter of the page
+    assert ratio["outside"] == 0.0  # nothing on the half of the page no panel covers
+    areas = explain.region_areas(boxes, (16, 16))
+    assert areas == {"I": 0.25, "II": 0.25, "outside": 0.5}
+    # a uniform map puts exactly the area shares in each region: every ratio is 1
+    flat = explain.lead_attribution(np.ones((16, 16)), boxes)
+    assert all(v == pytest.approx(1.0) for v in explain.area_normalised(flat, boxes, (16, 16)).values())
 
 
 def test_gradcam_with_token_output_needs_and_uses_reshape_transform() -> None:
@@ -145,3 +151,14 @@ def test_overlay_shape_and_type() -> None:
     assert out.shape == (10, 12, 3) and out.dtype == np.uint8
     with pytest.raises(ValueError, match="differ in size"):
         explain.overlay(img, np.zeros((5, 5), np.float32))
+
+
+def test_gradcam_region_table_divides_mass_by_area() -> None:
+    from simcardionet_lite import experiments as ex
+
+    study = {"lead_mass_by_class": {"A": {"I": 0.5, "II": 0.0, "outside": 0.5}},
+             "panel_area": {"I": 0.25, "II": 0.25, "outside": 0.5}}
+    t = ex.gradcam_region_table(study)
+    assert t.loc["A", "I"] == 2.0 and t.loc["A", "II"] == 0.0 and t.loc["A", "outside"] == 1.0
+    old = {"lead_mass_by_class": study["lead_mass_by_class"]}  # published before panel_area existed
+    assert ex.gradcam_region_table(old).loc["A", "I"] == 0.5
