@@ -875,7 +875,8 @@ def label_efficiency(
     for s in seeds:
         tr, te = holdout_split(dataset, cfg, s)
         train_ds, test_ds = subset(dataset, tr), subset(dataset, te)
-        enc, _ = pretrained_encoder(cfg, pretraining_pool(cfg, dataset, train_ds), len(dataset.classes), seed=s)
+        pool = pretraining_pool(cfg, dataset, train_ds)
+        enc, _ = pretrained_encoder(cfg, pool, len(dataset.classes), seed=s)
         seed_everything(s)  # the same draw as pretrained_encoder's initial weights
         untrained = build_model(cfg, len(dataset.classes))
         feats = {"linear_probe": (np.asarray(extract_features(enc, train_ds)), np.asarray(extract_features(enc, test_ds))),
@@ -887,7 +888,7 @@ def label_efficiency(
             for arm, variant in (("pretrained", "full"), ("scratch", "scratch")):
                 vcfg = apply_variant(cfg, variant)
                 r = fit_and_evaluate(vcfg, lab_ds, test_ds, variant=variant, seed=s,
-                                     pretrain_ds=pretraining_pool(cfg, dataset, train_ds), progress=progress)
+                                     pretrain_ds=pool, progress=progress)
                 rows.append({"seed": s, "fraction": frac, "arm": arm, "n_labels": len(pos), "metrics": r["metrics"]})
             y = np.asarray(train_ds.labels)[pos]
             for arm, (f_tr, f_te) in feats.items() if len(np.unique(y)) >= 2 else ():

@@ -137,7 +137,7 @@ def knn_split(labels: np.ndarray, seed: int, groups: np.ndarray | None = None) -
     """
     labels = np.asarray(labels)
     keys = np.arange(len(labels)) if groups is None else np.asarray(groups)
-    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     g_label = labels[first]
     rng = np.random.default_rng(seed)
     bank_groups: list[int] = []
@@ -180,8 +180,8 @@ def pretrain(
 
     Labels of ``dataset`` are not used for training. The kNN monitor uses ``knn_train`` (bank)
     and ``knn_test`` (queries) when given, else a stratified half/half split of ``dataset``'s
-    labels that keeps each duplicate group (``dataset.groups``) on one side; ``pretrain.knn_k = 0`` switches it off. With ``ckpt_dir`` a checkpoint is written
-    each epoch; with ``resume`` the run continues from it exactly. ``stop_after_epoch`` ends the
+    labels that keeps each duplicate group (``dataset.groups``) on one side; ``pretrain.knn_k = 0``
+    switches it off. With ``ckpt_dir`` a checkpoint is written each epoch; with ``resume`` the run continues from it exactly. ``stop_after_epoch`` ends the
     call after that epoch (0-based) as if interrupted (for tests and time-sliced jobs).
 
     Returns the history: per epoch ``loss, nt_xent, cosine, lr, knn_acc, seconds``, plus
