@@ -10,6 +10,8 @@ and the class evidence is in the shape of small waveforms. So (all ours):
 * **random resized crop** with a *high* minimum scale (``crop_scale_min``): SimCLR's aggressive
   crops (scale 0.08) would cut most leads out of the view and make the pair unmatchable;
 * **Gaussian blur** and **JPEG re-encoding noise** (photographed and re-uploaded pages);
+* **axis scaling** (``scale_jitter``, off by default): time and voltage rescaled independently,
+  so heart rate and gain stop identifying a page; measured to collapse smoke pretraining;
 * **horizontal flip off by default** (``hflip_p = 0``): it reverses time, turning a normal
   P-QRS-T into a waveform no heart makes. Set ``hflip_p > 0`` to mimic the paper's "flips".
 
@@ -24,6 +26,7 @@ and the global state is untouched.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -57,12 +60,42 @@ class JpegNoise(torch.nn.Module):
         return torch.from_numpy(out).permute(2, 0, 1).float().div_(255.0)
 
 
+class AxisScale(torch.nn.Module):
+    """Rescale the time (x) and voltage (y) axes independently about the page centre.
+
+    Each factor is drawn log-uniformly in ``[1 / (1 + s), 1 + s]`` from torch's RNG. Why: on an
+    ECG page a horizontal stretch is a different heart rate (and wider waves) and a vertical one a
+    different gain, two things that identify a recording without saying anything about its class;
+    an augmentation that changes them asks the contrastive task to look past them. The page is
+    resampled bilinearly; pixels that come in from outside repeat the border (paper colour).
+    """
+
+    def __init__(self, s: float) -> None:
+        super().__init__()
+        if s < 0:
+            raise ValueError(f"scale_jitter must be >= 0, got {s}")
+        self.s = float(s)
+
+    def factors(self) -> tuple[float, float]:
+        lim = math.log1p(self.s)
+        fx, fy = (math.exp(float(torch.empty(1).uniform_(-lim, lim))) for _ in range(2))
+        return fx, fy
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        fx, fy = self.factors()
+        theta = torch.tensor([[1.0 / fx, 0.0, 0.0], [0.0, 1.0 / fy, 0.0]], dtype=img.dtype)[None]
+        grid = torch.nn.functional.affine_grid(theta, [1, *img.shape], align_corners=False)
+        return torch.nn.functional.grid_sample(img[None], grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
+
+
 def _pipeline(aug: AugConfig, image_size: tuple[int, int]) -> v2.Compose:
     h, w = int(image_size[0]), int(image_size[1])
     steps: list[torch.nn.Module] = []
     if aug.crop_scale_min < 1.0:
         # ratio kept near the page's own aspect ratio: stretching would change heart rate and voltage scales
         steps.append(v2.RandomResizedCrop((h, w), scale=(aug.crop_scale_min, 1.0), ratio=(0.9 * w / h, 1.1 * w / h), antialias=True))
+    if aug.scale_jitter > 0:
+        steps.append(AxisScale(aug.scale_jitter))
     if aug.translate_frac > 0:
         # a pure horizontal shift: beats move in time, waveform shapes and the mV scale stay intact
         steps.append(v2.RandomAffine(degrees=0.0, translate=(aug.translate_frac, 0.0), fill=1.0))
@@ -121,4 +154,4 @@ def apply_batch(transform: Callable[[torch.Tensor], torch.Tensor], images: torch
         torch.set_num_threads(threads)
 
 
-__all__ = ["ssl_views", "finetune_transform", "apply_batch", "TwoViews", "JpegNoise"]
+__all__ = ["ssl_views", "finetune_transform", "apply_batch", "TwoViews", "JpegNoise", "AxisScale"]
