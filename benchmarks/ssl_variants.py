@@ -10,7 +10,8 @@ page mapped to the same point).
 
     .venv/bin/python benchmarks/ssl_variants.py --seeds 0 --out results/model_checks/ssl_variants.json
 
-The second sweep (why any rescaling collapses pretraining; 3 seeds, two runs at a time):
+The second sweep (longer training at a low temperature, axis scaling, the grid removed; 3 seeds,
+two runs at a time):
 
     .venv/bin/python benchmarks/ssl_variants.py --seeds 0 1 2 --jobs 2 \
         --only "temperature 0.1, 30 epochs" "time and voltage scale +-5 %" \
@@ -46,8 +47,8 @@ from simcardionet_lite.train.pretrain import pretrain
 # Not a config key: a diagnostic that serves every page (pretraining views, kNN and probe alike)
 # with its green and blue channels replaced by the red one. The pink grid is nearly white in the
 # red channel and the dark trace is dark in all three, so this removes the grid but keeps the ECG.
-# Why: pretraining collapses under any rescaling of the page; this tests whether the grid (whose
-# fine, scan-rotated pattern changes under any rescale) is what the network identifies pages by.
+# Why: crops and rotations collapsed smoke pretraining; this tests whether the grid (whose fine,
+# scan-rotated pattern changes under any resampling) is what the network tells pages apart by.
 RED = "_diagnostic.red_channel_only"
 
 

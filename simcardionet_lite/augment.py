@@ -11,7 +11,8 @@ and the class evidence is in the shape of small waveforms. So (all ours):
   crops (scale 0.08) would cut most leads out of the view and make the pair unmatchable;
 * **Gaussian blur** and **JPEG re-encoding noise** (photographed and re-uploaded pages);
 * **axis scaling** (``scale_jitter``, off by default): time and voltage rescaled independently,
-  so heart rate and gain stop identifying a page; measured to collapse smoke pretraining;
+  so heart rate and gain stop identifying a page; measured at 5 % on the smoke pages: pretraining
+  trains but the linear probe on its features falls (``benchmarks/ssl_variants.py``);
 * **horizontal flip off by default** (``hflip_p = 0``): it reverses time, turning a normal
   P-QRS-T into a waveform no heart makes. Set ``hflip_p > 0`` to mimic the paper's "flips".
 
