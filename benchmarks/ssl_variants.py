@@ -123,10 +123,6 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _one_star(job: tuple) -> dict[str, Any]:
-    return one(*job)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -148,7 +144,7 @@ def main() -> int:
 
         with cf.ProcessPoolExecutor(a.jobs, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                                     initargs=(a.threads,)) as ex:
-            runs = list(ex.map(_one_star, jobs))
+            runs = list(ex.map(one, *zip(*jobs)))
     else:
         runs = [one(*j) for j in jobs]
     res = {"what": "pretraining variants on the synthetic default: kNN and 5-fold linear probe, untrained vs pretrained",
