@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torchvision.transforms import v2
 
-from simcardionet_lite.augment import apply_batch, finetune_transform, ssl_views
+from simcardionet_lite.augment import AxisScale, apply_batch, finetune_transform, ssl_views
 from simcardionet_lite.config import AugConfig, load_preset
 
 
@@ -73,8 +74,6 @@ def test_horizontal_translation_moves_time_only() -> None:
 
 
 def test_axis_scale_stretches_time_and_voltage_within_bounds() -> None:
-    from simcardionet_lite.augment import AxisScale
-
     x = torch.ones(3, 41, 81)
     x[:, 10:31, 20:61] = 0.0  # a dark box centred on the page (21 x 41 pixels)
     widths, heights = set(), set()
@@ -86,16 +85,12 @@ def test_axis_scale_stretches_time_and_voltage_within_bounds() -> None:
         assert y.shape == x.shape
     assert min(widths) >= 41 / 1.25 - 2 and max(widths) <= 41 * 1.25 + 2
     assert min(heights) >= 21 / 1.25 - 2 and max(heights) <= 21 * 1.25 + 2
-    assert len(widths) > 3 and len(heights) > 3  # both axes vary, independently drawn
+    assert len(widths) > 3 and len(heights) > 3  # both axes vary
     fx, fy = zip(*(AxisScale(0.25).factors() for _ in range(200)))
     assert min(fx) < 0.9 and max(fx) > 1.1 and all(1 / 1.25 <= f <= 1.25 for f in fx + fy)
 
 
 def test_axis_scale_off_by_default_and_rejects_negative() -> None:
-    import pytest
-
-    from simcardionet_lite.augment import AxisScale
-
     assert load_preset("smoke").aug_pretrain.scale_jitter == 0.0
     assert not any(isinstance(t, AxisScale) for t in ssl_views(load_preset("smoke").aug_pretrain, (32, 48)).transform.transforms)
     with pytest.raises(ValueError, match="scale_jitter"):
