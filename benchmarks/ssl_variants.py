@@ -84,6 +84,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "time and voltage scale +-5 %": {"aug_pretrain.scale_jitter": 0.05, "aug_pretrain.translate_frac": 0.0},
     "grid removed (diagnostic)": {RED: True},
     "grid removed, scale +-5 % (diagnostic)": {RED: True, "aug_pretrain.scale_jitter": 0.05, "aug_pretrain.translate_frac": 0.0},
+    "page 128 x 176": {"data.image_size": (128, 176)},
+    "page 128 x 176, grid pool 2 x 4": {"data.image_size": (128, 176), "model.pool": "grid"},
+    "page 128 x 176, grid pool 3 x 4": {"data.image_size": (128, 176), "model.pool": "grid", "model.pool_grid": (3, 4)},
+    "page 128 x 176, grid pool 2 x 4, temperature 0.1": {"data.image_size": (128, 176), "model.pool": "grid", "loss.temperature": 0.1},
+    "page 128 x 176, grid pool 2 x 4, temperature 0.5": {"data.image_size": (128, 176), "model.pool": "grid", "loss.temperature": 0.5},
+    "page 96 x 128, grid pool 2 x 4": {"model.pool": "grid"},
 }
 
 

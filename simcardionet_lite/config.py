@@ -60,6 +60,8 @@ class ModelConfig:
     branch_kernels: tuple[int, ...] = (3, 5, 7)  # ours: parallel branch kernel sizes (paper: "multi-scale")
     attention: bool = True  # paper: multi-head self-attention; False is the ablation
     attn_heads: int = 4  # ours
+    pool: str = "avg"  # ours: "avg" (global average) | "grid" (average over a coarse pool_grid of page regions, concatenated)
+    pool_grid: tuple[int, int] = (2, 4)  # ours: rows x columns of page regions for pool="grid" (a 12-lead page is 3-4 rows x 4 columns of panels)
     dropout: float = 0.2  # ours: before the classifier
     proj_hidden: int = 256  # ours: projection MLP hidden width (paper: head implied by SimCLR)
     proj_dim: int = 128  # ours: SimCLR's 128-d projection

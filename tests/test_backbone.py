@@ -84,3 +84,33 @@ def test_complexity_counts_params_and_flops() -> None:
     assert 3.5 < c2["flops"] / c["flops"] < 4.5  # four times the pixels, about four times the work
     paper = load_preset("paper")
     assert SimCardioNet(paper.model, 4).complexity((224, 224))["params"] > 1e6
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_grid_pooling_keeps_where_on_the_page(attention: bool) -> None:
+    """pool="grid": each cell's mean of the (attended) map, channel-major; "avg" is their mean."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(**{**TINY.__dict__, "attention": attention, "pool": "grid", "pool_grid": (2, 3)})
+    m = SimCardioNet(cfg, 3).eval()
+    x = torch.rand(2, 3, 32, 48)
+    f = m.features(x)
+    assert m.feature_dim == 16 * 6 and f.shape == (2, 96) and m(x).shape == (2, 3) and m.project(x).shape == (2, 16)
+    fmap = m.feature_map(x)  # 2 x 16 x 4 x 6: each grid cell is 2 x 2 positions
+    if attention:
+        fmap = m.cam_reshape_transform(m.attention(fmap))
+    cell = fmap[:, :, 2:4, 2:4].mean(dim=(2, 3))  # row 1, column 1 of the 2 x 3 grid
+    assert torch.allclose(f.view(2, 16, 2, 3)[:, :, 1, 1], cell, atol=1e-6)
+    # the same weights with global average pooling give the mean of the cells
+    avg = SimCardioNet(ModelConfig(**{**cfg.__dict__, "pool": "avg"}), 3).eval()
+    avg.load_state_dict({k: v for k, v in m.state_dict().items() if not k.startswith(("projector", "head"))}, strict=False)
+    assert torch.allclose(avg.features(x), f.view(2, 16, 6).mean(-1), atol=1e-6)
+    # moving content to another page region changes the grid features
+    shifted = torch.roll(x, shifts=24, dims=3)
+    assert not torch.allclose(m.features(shifted), f, atol=1e-3)
+
+
+def test_pool_option_is_validated() -> None:
+    with pytest.raises(ValueError, match="model.pool"):
+        SimCardioNet(ModelConfig(**{**TINY.__dict__, "pool": "max"}), 3)
+    with pytest.raises(ValueError, match="pool_grid"):
+        SimCardioNet(ModelConfig(**{**TINY.__dict__, "pool": "grid", "pool_grid": (0, 4)}), 3)

@@ -14,8 +14,12 @@ multi-head self-attention". Everything concrete below is ours and lives in
 * **multi-head self-attention** (paper) over the last stage's spatial tokens with a fixed 2D
   sinusoidal position encoding (ours), so that a token can relate, e.g., lead II's panel to lead
   V2's panel far away on the page. ``attention=False`` is the ablation.
-* **global average pooling** to a feature vector; a projection head (pretraining) and a
-  classifier head (fine-tuning), see :mod:`simcardionet_lite.model.heads`.
+* **pooling** to a feature vector (ours, ``pool``): global average pooling (``"avg"``, the
+  default) or, with ``pool="grid"``, an average over each cell of a coarse ``pool_grid`` of
+  page regions, concatenated. Why the option: on a 12-lead page *where* a feature fires says
+  which lead it is on (an ST shift in V1-V4 is a different finding from one in II/III/aVF);
+  global averaging discards that. A projection head (pretraining) and a classifier head
+  (fine-tuning) follow, see :mod:`simcardionet_lite.model.heads`.
 
 The model normalises its input internally (fixed mean/std buffer), so callers, augmentations
 and Grad-CAM all work on images in [0, 1].
@@ -143,10 +147,16 @@ class SimCardioNet(nn.Module):
             stages.append(nn.Sequential(*blocks))
             cin = cout
         self.stages = nn.ModuleList(stages)
-        self.feature_dim = cin
+        if cfg.pool not in ("avg", "grid"):
+            raise ValueError(f"model.pool must be 'avg' or 'grid', got {cfg.pool!r}")
+        gh, gw = (int(v) for v in cfg.pool_grid)
+        if cfg.pool == "grid" and (gh < 1 or gw < 1):
+            raise ValueError(f"model.pool_grid must be two positive integers, got {cfg.pool_grid!r}")
+        self.pool_grid = (gh, gw) if cfg.pool == "grid" else (1, 1)
+        self.feature_dim = cin * self.pool_grid[0] * self.pool_grid[1]
         self.attention: SpatialSelfAttention | None = SpatialSelfAttention(cin, cfg.attn_heads) if cfg.attention else None
-        self.projector = ProjectionHead(cin, cfg.proj_hidden, cfg.proj_dim)
-        self.head = ClassifierHead(cin, num_classes, cfg.dropout)
+        self.projector = ProjectionHead(self.feature_dim, cfg.proj_hidden, cfg.proj_dim)
+        self.head = ClassifierHead(self.feature_dim, num_classes, cfg.dropout)
 
     # ---- forward paths -------------------------------------------------------------------
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -158,11 +168,22 @@ class SimCardioNet(nn.Module):
         return x
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features N x D: attention over spatial tokens (if on), then global average pooling."""
+        """Pooled features N x D: attention over spatial tokens (if on), then pooling (``cfg.pool``).
+
+        ``"avg"``: D = C, the mean over all positions. ``"grid"``: D = C * rows * cols, the mean
+        over each cell of ``pool_grid`` (adaptive pooling, so any page size works), flattened
+        channel-major.
+        """
         m = self.feature_map(x)
         if self.attention is not None:
-            return self.attention(m).mean(dim=1)
-        return m.mean(dim=(2, 3))
+            t = self.attention(m)
+            if self.pool_grid == (1, 1):
+                return t.mean(dim=1)
+            n, _, c = t.shape
+            m = t.transpose(1, 2).reshape(n, c, m.shape[2], m.shape[3])
+        if self.pool_grid == (1, 1):
+            return m.mean(dim=(2, 3))
+        return nn.functional.adaptive_avg_pool2d(m, self.pool_grid).flatten(1)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """Contrastive embedding N x proj_dim (unnormalised; the loss normalises)."""
