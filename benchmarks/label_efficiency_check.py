@@ -96,6 +96,17 @@ def one_seed(seed: int, n_per_class: int, label_fraction: float, overrides: dict
     return out
 
 
+def summary(runs: list[dict]) -> dict:
+    """Mean, SD and values over seeds of the numbers the bar is about."""
+    pre = lambda key: summarize([{"v": r["pretrain"][key]} for r in runs], ["v"])["v"]  # noqa: E731
+    return {
+        "knn_final": pre("knn_final"), "knn_init": pre("knn_init"), "knn_chance": runs[0]["pretrain"]["knn_chance"],
+        "probe_init": pre("probe_init"), "probe_final": pre("probe_final"),
+        "ssl_progressive_macro_f1": summarize([r["ssl_progressive"] for r in runs], ["macro_f1"])["macro_f1"],
+        "scratch_macro_f1": summarize([r["scratch"] for r in runs], ["macro_f1"])["macro_f1"],
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -104,29 +115,31 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON")
     ap.add_argument("--out", default="results/model_checks/label_efficiency.json")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON", help="merge per-seed outputs into --out (no run)")
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(a.threads)
     overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in a.set)}
     t_start = time.perf_counter()
-    runs = [one_seed(s, a.n_per_class, a.label_fraction, overrides) for s in a.seeds]
-    res = {
-        "what": "kNN after pretraining vs chance; 10% labels: SSL + progressive fine-tuning vs scratch (synthetic default)",
-        "n_per_class": a.n_per_class, "label_fraction": a.label_fraction, "overrides": overrides,
-        "config": load_preset("smoke", **overrides).to_dict(),
-        "runs": runs,
-        "metadata": run_metadata(),
-        "wall_s": time.perf_counter() - t_start,
-        "summary": {
-            "knn_final": summarize([{"v": r["pretrain"]["knn_final"]} for r in runs], ["v"])["v"],
-            "knn_init": summarize([{"v": r["pretrain"]["knn_init"]} for r in runs], ["v"])["v"],
-            "knn_chance": runs[0]["pretrain"]["knn_chance"],
-            "probe_init": summarize([{"v": r["pretrain"]["probe_init"]} for r in runs], ["v"])["v"],
-            "probe_final": summarize([{"v": r["pretrain"]["probe_final"]} for r in runs], ["v"])["v"],
-            "ssl_progressive_macro_f1": summarize([r["ssl_progressive"] for r in runs], ["macro_f1"])["macro_f1"],
-            "scratch_macro_f1": summarize([r["scratch"] for r in runs], ["macro_f1"])["macro_f1"],
-        },
-    }
+    if a.merge:  # per-seed files of parallel runs (same settings) -> one file with the summary
+        parts = [json.loads(Path(f).read_text()) for f in a.merge]
+        if len({json.dumps(p["config"], sort_keys=True) for p in parts}) != 1:
+            raise SystemExit("--merge: the files were run with different configs")
+        runs = sorted((r for p in parts for r in p["runs"]), key=lambda r: r["seed"])
+        first = parts[0]
+        res = {**first, "runs": runs, "merged_from": [str(f) for f in a.merge],
+               "wall_s": max(p["wall_s"] for p in parts), "summary": summary(runs)}
+    else:
+        runs = [one_seed(s, a.n_per_class, a.label_fraction, overrides) for s in a.seeds]
+        res = {
+            "what": "kNN after pretraining vs chance; 10% labels: SSL + progressive fine-tuning vs scratch (synthetic default)",
+            "n_per_class": a.n_per_class, "label_fraction": a.label_fraction, "overrides": overrides,
+            "config": load_preset("smoke", **overrides).to_dict(),
+            "runs": runs,
+            "metadata": run_metadata(),
+            "wall_s": time.perf_counter() - t_start,
+            "summary": summary(runs),
+        }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     logging.info("summary %s", json.dumps(res["summary"], default=float))

@@ -144,7 +144,11 @@ def apply_batch(transform: Callable[[torch.Tensor], torch.Tensor], images: torch
     One seed is drawn from ``generator`` for the batch; the global torch RNG is forked, so it is
     neither used nor changed.
     """
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return apply_seeded(transform, images, int(torch.randint(0, 2**62, (1,), generator=generator)))
+
+
+def apply_seeded(transform: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, seed: int) -> torch.Tensor:
+    """Apply ``transform`` to each image in turn, torch's RNG seeded once with ``seed`` (forked)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # per-image ops are tiny: thread start-up costs more than it saves
     try:
@@ -155,4 +159,4 @@ def apply_batch(transform: Callable[[torch.Tensor], torch.Tensor], images: torch
         torch.set_num_threads(threads)
 
 
-__all__ = ["ssl_views", "finetune_transform", "apply_batch", "TwoViews", "JpegNoise", "AxisScale"]
+__all__ = ["ssl_views", "finetune_transform", "apply_batch", "apply_seeded", "TwoViews", "JpegNoise", "AxisScale"]

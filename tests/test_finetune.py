@@ -16,7 +16,7 @@ GROUPS = ["stem", "stage1", "stage2", "attention", "head"]
 
 
 def cfg(**kw):
-    base = {"finetune.epochs": 4, "finetune.batch_size": 6, "finetune.patience": 1, "finetune.lr": 3e-3,
+    base = {"device": "cpu", "finetune.epochs": 4, "finetune.batch_size": 6, "finetune.patience": 1, "finetune.lr": 3e-3,
             "finetune.unfreeze_schedule": [[0, ["head"]], [1, ["attention", "stage2"]], [2, ["all"]]]}
     base.update(kw)
     c = load_preset("smoke", **base)

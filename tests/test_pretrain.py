@@ -41,7 +41,9 @@ class Toy(torch.utils.data.Dataset):
 
 
 def cfg(**kw):
-    base = {"pretrain.epochs": 2, "pretrain.batch_size": 6, "pretrain.warmup_epochs": 1, "pretrain.knn_k": 3}
+    """A tiny smoke config on the CPU: the determinism and resume claims are CPU claims (on a
+    GPU, device "auto" would pick CUDA, whose kernels are not bitwise reproducible)."""
+    base = {"device": "cpu", "pretrain.epochs": 2, "pretrain.batch_size": 6, "pretrain.warmup_epochs": 1, "pretrain.knn_k": 3}
     base.update(kw)
     c = load_preset("smoke", **base)
     c.model = TINY

@@ -32,12 +32,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from simcardionet_lite.augment import apply_batch, ssl_views
+from simcardionet_lite.augment import ssl_views
 from simcardionet_lite.config import Config, PretrainConfig
 from simcardionet_lite.evaluate import dataset_groups, dataset_images, dataset_labels, knn_accuracy
 from simcardionet_lite.losses import HybridContrastiveLoss
 from simcardionet_lite.runtime import resolve_device
 from simcardionet_lite.train.checkpoint import load_checkpoint, save_checkpoint, unwrap
+from simcardionet_lite.train.views import TwoViewBatches
 
 log = logging.getLogger(__name__)
 
@@ -264,59 +265,65 @@ def pretrain(
     if start == 0:
         hist["knn_init"] = monitor()
     net.train()
-    for epoch in range(start, pc.epochs):
-        t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=order_gen)
-        sums = np.zeros(3)
-        bar = tqdm(range(steps), desc=f"pretrain {epoch + 1}/{pc.epochs}", disable=not progress or rank != 0, leave=False)
-        for s in bar:
-            idx = perm[s * gbs : (s + 1) * gbs][rank * local_bs : (rank + 1) * local_bs]
-            x = images[idx]
-            v = torch.cat([apply_batch(views.transform, x, aug_gen), apply_batch(views.transform, x, aug_gen)]).to(device)
-            if channels_last:
-                v = v.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                h, z = net(v)
-            z1, z2 = z.chunk(2)
-            if cfg.loss.cosine_on == "features":
-                h1, h2 = h.chunk(2)
-                loss = loss_fn(z1, z2, h1, h2)
-            else:
-                loss = loss_fn(z1, z2)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if pc.grad_clip and pc.grad_clip > 0:
-                scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(params, pc.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            sums += (float(loss.detach()), loss_fn.last["nt_xent"], loss_fn.last["cosine"])
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{sched.get_last_lr()[0]:.2e}")
-        bar.close()
-        sums /= steps
-        if world > 1:  # the logged loss is the mean over ranks (= the whole-batch loss)
-            t = torch.tensor(sums, device=device)
-            torch.distributed.all_reduce(t)
-            sums = (t / world).cpu().numpy()
-        knn = monitor()
-        for k, val in zip(("loss", "nt_xent", "cosine"), sums):
-            hist[k].append(float(val))
-        hist["epoch"].append(epoch)
-        hist["lr"].append(float(sched.get_last_lr()[0]))
-        hist["knn_acc"].append(knn)
-        hist["seconds"].append(time.perf_counter() - t0)
-        if rank == 0:  # the kNN monitor is rank 0's model (BN buffers are per rank without SyncBN)
-            log.info("pretrain epoch %d/%d loss %.4f (nt-xent %.4f, cos %.4f) lr %.2e kNN %s", epoch + 1, pc.epochs,
-                     sums[0], sums[1], sums[2], hist["lr"][-1], "-" if knn is None else f"{knn:.3f}")
-        if ckpt is not None:
-            if rank == 0:
-                save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, scaler=scaler, epoch=epoch,
-                                history=hist, generators=gens, extra={"config_hash": cfg.hash()})
-            if world > 1:
-                torch.distributed.barrier()
-        if stop_after_epoch is not None and epoch >= stop_after_epoch:
-            break
+    # the two views of each batch; pretrain.num_workers > 0 makes them in worker processes (views.py)
+    view_maker = TwoViewBatches(images, views.transform, pc.num_workers, pin_memory=device.type == "cuda")
+    try:
+        for epoch in range(start, pc.epochs):
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=order_gen)
+            sums = np.zeros(3)
+            bar = tqdm(range(steps), desc=f"pretrain {epoch + 1}/{pc.epochs}", disable=not progress or rank != 0, leave=False)
+            batches = [perm[s * gbs : (s + 1) * gbs][rank * local_bs : (rank + 1) * local_bs] for s in range(steps)]
+            view_batches = view_maker.epoch(batches, aug_gen)
+            for s in bar:
+                v = next(view_batches).to(device, non_blocking=True)
+                if channels_last:
+                    v = v.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    h, z = net(v)
+                z1, z2 = z.chunk(2)
+                if cfg.loss.cosine_on == "features":
+                    h1, h2 = h.chunk(2)
+                    loss = loss_fn(z1, z2, h1, h2)
+                else:
+                    loss = loss_fn(z1, z2)
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if pc.grad_clip and pc.grad_clip > 0:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(params, pc.grad_clip)
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+                sums += (float(loss.detach()), loss_fn.last["nt_xent"], loss_fn.last["cosine"])
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+            bar.close()
+            sums /= steps
+            if world > 1:  # the logged loss is the mean over ranks (= the whole-batch loss)
+                t = torch.tensor(sums, device=device)
+                torch.distributed.all_reduce(t)
+                sums = (t / world).cpu().numpy()
+            knn = monitor()
+            for k, val in zip(("loss", "nt_xent", "cosine"), sums):
+                hist[k].append(float(val))
+            hist["epoch"].append(epoch)
+            hist["lr"].append(float(sched.get_last_lr()[0]))
+            hist["knn_acc"].append(knn)
+            hist["seconds"].append(time.perf_counter() - t0)
+            if rank == 0:  # the kNN monitor is rank 0's model (BN buffers are per rank without SyncBN)
+                log.info("pretrain epoch %d/%d loss %.4f (nt-xent %.4f, cos %.4f) lr %.2e kNN %s", epoch + 1, pc.epochs,
+                         sums[0], sums[1], sums[2], hist["lr"][-1], "-" if knn is None else f"{knn:.3f}")
+            if ckpt is not None:
+                if rank == 0:
+                    save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, scaler=scaler, epoch=epoch,
+                                    history=hist, generators=gens, extra={"config_hash": cfg.hash()})
+                if world > 1:
+                    torch.distributed.barrier()
+            if stop_after_epoch is not None and epoch >= stop_after_epoch:
+                break
+    finally:
+        view_maker.close()
+
     for p, f in zip(model.head.parameters(), head_flags):
         p.requires_grad_(f)
     model.eval()
