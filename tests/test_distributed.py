@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -12,15 +9,9 @@ import torch.multiprocessing as mp
 from simcardionet_lite.losses import HybridContrastiveLoss
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _worker(rank: int, world: int, port: int, z1: torch.Tensor, z2: torch.Tensor, out: str) -> None:
-    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+def _worker(rank: int, world: int, store: str, z1: torch.Tensor, z2: torch.Tensor, out: str) -> None:
+    # a file rendezvous: no TCP port to find free and then lose to another process
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
     try:
         n = z1.shape[0] // world
         a = z1[rank * n : (rank + 1) * n].clone().requires_grad_()
@@ -43,7 +34,7 @@ def test_two_process_gathered_negatives_equal_single_process(tmp_path) -> None:
     g = torch.Generator().manual_seed(0)
     z1, z2 = torch.randn(8, 6, generator=g), torch.randn(8, 6, generator=g)
     out = str(tmp_path / "res")
-    mp.spawn(_worker, args=(2, _free_port(), z1, z2, out), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, str(tmp_path / "store"), z1, z2, out), nprocs=2, join=True)
     a, b = z1.clone().requires_grad_(), z2.clone().requires_grad_()
     full = HybridContrastiveLoss(0.3, 0.5)(a, b)
     full.backward()

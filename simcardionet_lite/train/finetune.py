@@ -33,10 +33,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from simcardionet_lite.augment import apply_batch, finetune_transform
+from simcardionet_lite.augment import finetune_transform
 from simcardionet_lite.config import Config
 from simcardionet_lite.evaluate import _point_metrics, dataset_images, dataset_labels
 from simcardionet_lite.runtime import resolve_device
+from simcardionet_lite.train.views import ViewBatches
 
 log = logging.getLogger(__name__)
 
@@ -165,58 +166,63 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     current: list[str] = []
     opt: torch.optim.Optimizer | None = None
     best_f1, best_state, bad = -1.0, None, 0
-    for epoch in range(fc.epochs):
-        t0 = time.perf_counter()
-        on = sched.trainable_at(epoch)
-        if on != current:
-            _set_trainable(model, groups, on)
-            opt = build_optimizer(groups, on, cfg)
-            log.info("epoch %d: trainable groups %s (%d parameters)", epoch, on,
-                     sum(p.numel() for p in model.parameters() if p.requires_grad))
-            current = on
-            if epoch == sched.last_stage_epoch:
-                bad = 0
-        assert opt is not None
-        _train_mode(model, groups, on)
-        perm = torch.randperm(n, generator=gen)
-        total = 0.0
-        bar = tqdm(range(steps), desc=f"finetune {epoch + 1}/{fc.epochs}", disable=not progress, leave=False)
-        for s in bar:
-            idx = perm[s * bs : (s + 1) * bs] if s < steps - 1 else perm[s * bs :]
-            if len(idx) < 2 and n >= 2:
-                continue
-            x = apply_batch(tf, images[idx], gen).to(device)
-            y = torch.as_tensor(labels[idx.numpy()], device=device)
-            loss = loss_fn(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
-        bar.close()
-        hist["epoch"].append(epoch)
-        hist["train_loss"].append(total / n)
-        hist["trainable_params"].append(int(sum(p.numel() for p in model.parameters() if p.requires_grad)))
-        hist["lr"].append({g["name"]: float(g["lr"]) for g in opt.param_groups})
-        hist["trainable"].append(list(on))
-        if has_val:
-            ev = _evaluate(model, v_images, v_labels, n_classes, device, eval_loss)
-            hist["val_loss"].append(ev["loss"])
-            hist["val_macro_f1"].append(ev["macro_f1"])
-            hist["val_acc"].append(ev["accuracy"])
-            if ev["macro_f1"] > best_f1:
-                best_f1, bad = ev["macro_f1"], 0
-                best_state = copy.deepcopy(model.state_dict())
-                hist["best_epoch"] = epoch
-            elif epoch >= sched.last_stage_epoch:
-                bad += 1
-        hist["seconds"].append(time.perf_counter() - t0)
-        log.info("finetune epoch %d/%d loss %.4f val F1 %s trainable %d", epoch + 1, fc.epochs, hist["train_loss"][-1],
-                 f"{hist['val_macro_f1'][-1]:.3f}" if has_val else "-", hist["trainable_params"][-1])
-        if has_val and bad >= fc.patience:
-            hist["stopped_epoch"] = epoch
-            log.info("early stop at epoch %d (best %d, macro-F1 %.3f)", epoch, hist["best_epoch"], best_f1)
-            break
+    # the augmented batches; finetune.num_workers > 0 makes them in worker processes (views.py)
+    view_maker = ViewBatches(images, tf, fc.num_workers, n_views=1, pin_memory=device.type == "cuda")
+    try:
+        for epoch in range(fc.epochs):
+            t0 = time.perf_counter()
+            on = sched.trainable_at(epoch)
+            if on != current:
+                _set_trainable(model, groups, on)
+                opt = build_optimizer(groups, on, cfg)
+                log.info("epoch %d: trainable groups %s (%d parameters)", epoch, on,
+                         sum(p.numel() for p in model.parameters() if p.requires_grad))
+                current = on
+                if epoch == sched.last_stage_epoch:
+                    bad = 0
+            assert opt is not None
+            _train_mode(model, groups, on)
+            perm = torch.randperm(n, generator=gen)
+            total = 0.0
+            batches = [perm[s * bs : (s + 1) * bs] if s < steps - 1 else perm[s * bs :] for s in range(steps)]
+            batches = [idx for idx in batches if len(idx) >= 2 or n < 2]  # a 1-page batch breaks batch norm
+            view_batches = view_maker.epoch(batches, gen)
+            bar = tqdm(batches, desc=f"finetune {epoch + 1}/{fc.epochs}", disable=not progress, leave=False)
+            for idx in bar:
+                x = next(view_batches).to(device, non_blocking=True)
+                y = torch.as_tensor(labels[idx.numpy()], device=device)
+                loss = loss_fn(model(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+            bar.close()
+            hist["epoch"].append(epoch)
+            hist["train_loss"].append(total / n)
+            hist["trainable_params"].append(int(sum(p.numel() for p in model.parameters() if p.requires_grad)))
+            hist["lr"].append({g["name"]: float(g["lr"]) for g in opt.param_groups})
+            hist["trainable"].append(list(on))
+            if has_val:
+                ev = _evaluate(model, v_images, v_labels, n_classes, device, eval_loss)
+                hist["val_loss"].append(ev["loss"])
+                hist["val_macro_f1"].append(ev["macro_f1"])
+                hist["val_acc"].append(ev["accuracy"])
+                if ev["macro_f1"] > best_f1:
+                    best_f1, bad = ev["macro_f1"], 0
+                    best_state = copy.deepcopy(model.state_dict())
+                    hist["best_epoch"] = epoch
+                elif epoch >= sched.last_stage_epoch:
+                    bad += 1
+            hist["seconds"].append(time.perf_counter() - t0)
+            log.info("finetune epoch %d/%d loss %.4f val F1 %s trainable %d", epoch + 1, fc.epochs, hist["train_loss"][-1],
+                     f"{hist['val_macro_f1'][-1]:.3f}" if has_val else "-", hist["trainable_params"][-1])
+            if has_val and bad >= fc.patience:
+                hist["stopped_epoch"] = epoch
+                log.info("early stop at epoch %d (best %d, macro-F1 %.3f)", epoch, hist["best_epoch"], best_f1)
+                break
+    finally:
+        view_maker.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     for p in model.parameters():

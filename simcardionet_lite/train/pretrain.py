@@ -38,7 +38,7 @@ from simcardionet_lite.evaluate import dataset_groups, dataset_images, dataset_l
 from simcardionet_lite.losses import HybridContrastiveLoss
 from simcardionet_lite.runtime import resolve_device
 from simcardionet_lite.train.checkpoint import load_checkpoint, save_checkpoint, unwrap
-from simcardionet_lite.train.views import TwoViewBatches
+from simcardionet_lite.train.views import ViewBatches
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ def pretrain(
         hist["knn_init"] = monitor()
     net.train()
     # the two views of each batch; pretrain.num_workers > 0 makes them in worker processes (views.py)
-    view_maker = TwoViewBatches(images, views.transform, pc.num_workers, pin_memory=device.type == "cuda")
+    view_maker = ViewBatches(images, views.transform, pc.num_workers, n_views=2, pin_memory=device.type == "cuda")
     try:
         for epoch in range(start, pc.epochs):
             t0 = time.perf_counter()

@@ -1,12 +1,12 @@
-"""The two augmented views of each pretraining batch, made in worker processes when asked.
+"""Augmented views of each training batch, made in worker processes when asked.
 
-Why this module: SimCLR needs two random views of every page at every step, and the ECG-safe
-augmentations (:mod:`simcardionet_lite.augment`) run per image on the CPU. At the ``paper`` size
+Why this module: SimCLR needs two random views of every page at every step (fine-tuning one),
+and the ECG-safe augmentations (:mod:`simcardionet_lite.augment`) run per image on the CPU. At the ``paper`` size
 (224 x 224) one CPU core augments about 130 images/s while an H200 trains the network at about
 8,000 images/s in bf16 (``benchmarks/throughput.py``): with augmentation in the training process
-the GPU would wait almost all the time. ``pretrain.num_workers`` (ours) moves it into that many
-worker processes (a :class:`torch.utils.data.DataLoader` with persistent workers), which also
-overlap it with the GPU step.
+the GPU would wait almost all the time. ``pretrain.num_workers`` and ``finetune.num_workers``
+(ours) move it into that many worker processes (a :class:`torch.utils.data.DataLoader` with
+persistent workers), which also overlap it with the GPU step.
 
 Determinism, which the two modes keep in different ways:
 
@@ -19,9 +19,9 @@ Determinism, which the two modes keep in different ways:
   depend on the number of workers, nor on which worker makes which chunk, but they differ from
   the ``workers == 0`` stream (a different, equally random draw).
 
-In both modes the two view seeds of each step are drawn from the caller's generator, two per
-step in step order, so the generator ends an epoch in the same state either way and a resumed
-run (which restores it) continues the same sequence.
+In both modes the view seeds of each step are drawn from the caller's generator, one per view,
+in step order, so the generator ends an epoch in the same state either way and a resumed run
+(which restores it) continues the same sequence.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _draw_seed(generator: torch.Generator) -> int:
 
 
 class _Chunks(torch.utils.data.Dataset):
-    """Worker side: item = a chunk ``(page indices, positions in the batch, seed a, seed b)``."""
+    """Worker side: item = a chunk ``(page indices, positions in the batch, one seed per view)``."""
 
     def __init__(self, images: torch.Tensor, transform: Transform) -> None:
         self.images, self.transform = images, transform
@@ -51,25 +51,25 @@ class _Chunks(torch.utils.data.Dataset):
     def __len__(self) -> int:  # items are chunks addressed by the sampler; this is the page count
         return len(self.images)
 
-    def __getitem__(self, item: tuple[list[int], list[int], int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        pages, positions, seed_a, seed_b = item
+    def __getitem__(self, item: tuple[list[int], list[int], tuple[int, ...]]) -> list[torch.Tensor]:
+        pages, positions, seeds = item
         out = []
-        for seed in (seed_a, seed_b):
+        for seed in seeds:
             views = []
             for page, pos in zip(pages, positions):
                 torch.manual_seed((seed + pos) % _SEED_MOD)
                 views.append(self.transform(self.images[page]))
             out.append(torch.stack(views))
-        return out[0], out[1]
+        return out
 
 
 class _EpochSampler:
     """Yields the current epoch's chunks; the main process sets ``items`` before each epoch."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[list[int], list[int], int, int]] = []
+        self.items: list[tuple[list[int], list[int], tuple[int, ...]]] = []
 
-    def __iter__(self) -> Iterator[tuple[list[int], list[int], int, int]]:
+    def __iter__(self) -> Iterator[tuple[list[int], list[int], tuple[int, ...]]]:
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -80,19 +80,23 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
-class TwoViewBatches:
-    """Two augmented views of each batch of ``images`` (N x 3 x H x W, in [0, 1], on the CPU).
+class ViewBatches:
+    """``n_views`` augmented views of each batch of ``images`` (N x 3 x H x W, in [0, 1], on the CPU).
 
-    ``epoch(batches, generator)`` yields, for each index tensor in ``batches``, the 2B x 3 x H x W
-    tensor ``cat([view a, view b])``, the layout the contrastive loss expects. ``workers`` as in
-    the module docstring; ``pin_memory`` speeds the copy to a GPU. Call :meth:`close` (or use as a
-    context manager) to stop the workers.
+    ``epoch(batches, generator)`` yields, for each index tensor in ``batches``, the
+    (n_views * B) x 3 x H x W tensor ``cat([view 1, view 2, ...])`` (for two views the layout the
+    contrastive loss expects; for one view the augmented batch). ``workers`` as in the module
+    docstring; ``pin_memory`` speeds the copy to a GPU. Call :meth:`close` (or use as a context
+    manager) to stop the workers.
     """
 
-    def __init__(self, images: torch.Tensor, transform: Transform, workers: int = 0, *, pin_memory: bool = False) -> None:
+    def __init__(self, images: torch.Tensor, transform: Transform, workers: int = 0, *, n_views: int = 2,
+                 pin_memory: bool = False) -> None:
         if workers < 0:
-            raise ValueError(f"pretrain.num_workers must be >= 0, got {workers}")
-        self.images, self.transform, self.workers = images, transform, int(workers)
+            raise ValueError(f"num_workers must be >= 0, got {workers}")
+        if n_views < 1:
+            raise ValueError(f"n_views must be >= 1, got {n_views}")
+        self.images, self.transform, self.workers, self.n_views = images, transform, int(workers), int(n_views)
         self._sampler = _EpochSampler()
         self._loader: torch.utils.data.DataLoader | None = None
         self._closed = False
@@ -104,37 +108,37 @@ class TwoViewBatches:
 
     def epoch(self, batches: Sequence[torch.Tensor], generator: torch.Generator) -> Iterator[torch.Tensor]:
         if self._closed:
-            raise RuntimeError("TwoViewBatches was closed; make a new one")
-        seeds = [(_draw_seed(generator), _draw_seed(generator)) for _ in batches]
+            raise RuntimeError("ViewBatches was closed; make a new one")
+        seeds = [tuple(_draw_seed(generator) for _ in range(self.n_views)) for _ in batches]
         if self._loader is None:
-            for idx, (sa, sb) in zip(batches, seeds):
+            for idx, ss in zip(batches, seeds):
                 x = self.images[idx]
-                yield torch.cat([apply_seeded(self.transform, x, sa), apply_seeded(self.transform, x, sb)])
+                yield torch.cat([apply_seeded(self.transform, x, sd) for sd in ss])
             return
         n_chunks = []
-        items: list[tuple[list[int], list[int], int, int]] = []
-        for idx, (sa, sb) in zip(batches, seeds):
+        items: list[tuple[list[int], list[int], tuple[int, ...]]] = []
+        for idx, ss in zip(batches, seeds):
             pages = [int(i) for i in idx]
             k = max(1, min(self.workers, len(pages)))
             size = math.ceil(len(pages) / k)
             starts = range(0, len(pages), size)
             n_chunks.append(len(starts))
-            items += [(pages[s : s + size], list(range(s, min(s + size, len(pages)))), sa, sb) for s in starts]
+            items += [(pages[s : s + size], list(range(s, min(s + size, len(pages)))), ss) for s in starts]
         self._sampler.items = items
         it = iter(self._loader)
         for k in n_chunks:
             parts = [next(it) for _ in range(k)]
-            yield torch.cat([torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])])
+            yield torch.cat([torch.cat([p[v] for p in parts]) for v in range(self.n_views)])
 
     def close(self) -> None:
         """Stop the worker processes (they are also stopped when this object is collected)."""
         self._loader, self._closed = None, True
 
-    def __enter__(self) -> TwoViewBatches:
+    def __enter__(self) -> ViewBatches:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-__all__ = ["TwoViewBatches"]
+__all__ = ["ViewBatches"]
