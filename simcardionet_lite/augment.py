@@ -144,7 +144,12 @@ def apply_batch(transform: Callable[[torch.Tensor], torch.Tensor], images: torch
     One seed is drawn from ``generator`` for the batch; the global torch RNG is forked, so it is
     neither used nor changed.
     """
-    return apply_seeded(transform, images, int(torch.randint(0, 2**62, (1,), generator=generator)))
+    return apply_seeded(transform, images, draw_seed(generator))
+
+
+def draw_seed(generator: torch.Generator) -> int:
+    """One augmentation seed from the caller's generator (the draw every batch of views starts with)."""
+    return int(torch.randint(0, 2**62, (1,), generator=generator))
 
 
 def apply_seeded(transform: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, seed: int) -> torch.Tensor:
@@ -159,4 +164,4 @@ def apply_seeded(transform: Callable[[torch.Tensor], torch.Tensor], images: torc
         torch.set_num_threads(threads)
 
 
-__all__ = ["ssl_views", "finetune_transform", "apply_batch", "apply_seeded", "TwoViews", "JpegNoise", "AxisScale"]
+__all__ = ["ssl_views", "finetune_transform", "apply_batch", "apply_seeded", "draw_seed", "TwoViews", "JpegNoise", "AxisScale"]

@@ -167,7 +167,7 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     opt: torch.optim.Optimizer | None = None
     best_f1, best_state, bad = -1.0, None, 0
     # the augmented batches; finetune.num_workers > 0 makes them in worker processes (views.py)
-    view_maker = ViewBatches(images, tf, fc.num_workers, n_views=1, pin_memory=device.type == "cuda")
+    view_maker = ViewBatches(images, tf, fc.num_workers, n_views=1)
     try:
         for epoch in range(fc.epochs):
             t0 = time.perf_counter()
@@ -189,7 +189,7 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
             view_batches = view_maker.epoch(batches, gen)
             bar = tqdm(batches, desc=f"finetune {epoch + 1}/{fc.epochs}", disable=not progress, leave=False)
             for idx in bar:
-                x = next(view_batches).to(device, non_blocking=True)
+                x = next(view_batches).to(device)
                 y = torch.as_tensor(labels[idx.numpy()], device=device)
                 loss = loss_fn(model(x), y)
                 opt.zero_grad(set_to_none=True)

@@ -266,7 +266,7 @@ def pretrain(
         hist["knn_init"] = monitor()
     net.train()
     # the two views of each batch; pretrain.num_workers > 0 makes them in worker processes (views.py)
-    view_maker = ViewBatches(images, views.transform, pc.num_workers, n_views=2, pin_memory=device.type == "cuda")
+    view_maker = ViewBatches(images, views.transform, pc.num_workers, n_views=2)
     try:
         for epoch in range(start, pc.epochs):
             t0 = time.perf_counter()
@@ -276,7 +276,7 @@ def pretrain(
             batches = [perm[s * gbs : (s + 1) * gbs][rank * local_bs : (rank + 1) * local_bs] for s in range(steps)]
             view_batches = view_maker.epoch(batches, aug_gen)
             for s in bar:
-                v = next(view_batches).to(device, non_blocking=True)
+                v = next(view_batches).to(device)
                 if channels_last:
                     v = v.contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):

@@ -31,15 +31,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
-from simcardionet_lite.augment import apply_seeded
+from simcardionet_lite.augment import apply_seeded, draw_seed
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 _SEED_MOD = 2**63
-
-
-def _draw_seed(generator: torch.Generator) -> int:
-    # the same draw as augment.apply_batch, so workers == 0 matches it exactly
-    return int(torch.randint(0, 2**62, (1,), generator=generator))
 
 
 class _Chunks(torch.utils.data.Dataset):
@@ -86,12 +81,11 @@ class ViewBatches:
     ``epoch(batches, generator)`` yields, for each index tensor in ``batches``, the
     (n_views * B) x 3 x H x W tensor ``cat([view 1, view 2, ...])`` (for two views the layout the
     contrastive loss expects; for one view the augmented batch). ``workers`` as in the module
-    docstring; ``pin_memory`` speeds the copy to a GPU. Call :meth:`close` (or use as a context
-    manager) to stop the workers.
+    docstring. Chunks are not pinned: they are concatenated into a new tensor here anyway. Call
+    :meth:`close` (or use as a context manager) to stop the workers.
     """
 
-    def __init__(self, images: torch.Tensor, transform: Transform, workers: int = 0, *, n_views: int = 2,
-                 pin_memory: bool = False) -> None:
+    def __init__(self, images: torch.Tensor, transform: Transform, workers: int = 0, *, n_views: int = 2) -> None:
         if workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {workers}")
         if n_views < 1:
@@ -103,13 +97,13 @@ class ViewBatches:
         if self.workers:
             self._loader = torch.utils.data.DataLoader(
                 _Chunks(images, transform), batch_size=None, sampler=self._sampler, num_workers=self.workers,
-                persistent_workers=True, pin_memory=pin_memory, worker_init_fn=_worker_init, prefetch_factor=2,
+                persistent_workers=True, worker_init_fn=_worker_init, prefetch_factor=2,
             )
 
     def epoch(self, batches: Sequence[torch.Tensor], generator: torch.Generator) -> Iterator[torch.Tensor]:
         if self._closed:
             raise RuntimeError("ViewBatches was closed; make a new one")
-        seeds = [tuple(_draw_seed(generator) for _ in range(self.n_views)) for _ in batches]
+        seeds = [tuple(draw_seed(generator) for _ in range(self.n_views)) for _ in batches]
         if self._loader is None:
             for idx, ss in zip(batches, seeds):
                 x = self.images[idx]
