@@ -3,6 +3,8 @@
 # tool; any GPU box works). Everything goes to $OUT (default results/model_checks/gpu).
 #
 #   bash benchmarks/gpu_checks.sh quick   # env, throughput (fp32 vs bf16 + channels_last), GPU unit tests
+#   bash benchmarks/gpu_checks.sh long    # only the long-schedule check; EXTRA_SET='model.pool="grid"' TAG=_grid
+#                                         # adds overrides and names the output
 #   bash benchmarks/gpu_checks.sh train   # paper-size pretraining epoch times (augmentation workers 0 vs
 #                                         # WORKERS, default 12) and the 10 %-label check with a long
 #                                         # schedule (3 seeds in parallel; needs about 16 CPU cores)
@@ -39,9 +41,12 @@ train)
   # paper size (224 x 224, batch 256): epoch time with augmentation in-process vs in W workers
   step aug_workers 200 "$PY" benchmarks/aug_workers.py --device "$DEV" --preset paper --workers 0 "$W" \
     --n-per-class "${AW_N:-200}" --epochs 3 --json "$OUT/aug_workers_gpu.json"
+  bash "$0" long
+  ;;
+long)
   # the 10 %-label check with a long schedule (300 pages/class, 100 pretraining epochs), 3 seeds in parallel
   LONG=(--n-per-class "${LONG_N:-300}" --threads 1 --set pretrain.epochs="${LONG_EPOCHS:-100}" pretrain.batch_size=128 pretrain.num_workers=4
-        finetune.epochs=30 finetune.patience=8)
+        finetune.epochs=30 finetune.patience=8 ${EXTRA_SET:-})
   t0=$SECONDS
   for s in 0 1 2; do
     timeout 300 "$PY" benchmarks/label_efficiency_check.py --seeds $s "${LONG[@]}" --out "$OUT/le_long_s$s.json" \
@@ -52,11 +57,11 @@ train)
   for s in 0 1 2; do echo "-- seed $s"; cat "$OUT/le_long_s$s.log"; done >"$OUT/le_long.log"
   rm -f "$OUT"/le_long_s?.log  # at most 8 files come back from the device tool
   grep -h "seed [0-9]:" "$OUT/le_long.log"
-  "$PY" benchmarks/label_efficiency_check.py --merge "$OUT"/le_long_s?.json --out "$OUT/label_efficiency_long_gpu.json" \
+  "$PY" benchmarks/label_efficiency_check.py --merge "$OUT"/le_long_s?.json --out "$OUT/label_efficiency_long${TAG:-}_gpu.json" \
     2>&1 | tail -1 && rm -f "$OUT"/le_long_s?.json
   ;;
 *)
-  echo "unknown stage $STAGE (quick | train)" >&2
+  echo "unknown stage $STAGE (quick | train | long)" >&2
   exit 2
   ;;
 esac
