@@ -95,7 +95,7 @@ def measured_rates(cfg) -> dict[str, float] | None:
     par = max((r for r in a["rows"] if r["num_workers"] > 0), key=lambda r: r["num_workers"])
     per_worker = par["views_per_s"] / par["num_workers"]
     return {"train": fast["train_images_per_s"], "infer": fast["infer_images_per_s"], "per_worker": per_worker,
-            "measured_workers": par["num_workers"], "device": t["meta"]["device"],
+            "device": f"{t['meta']['device']}, augmentation at {par['num_workers']} workers",
             "pretrain_pipe": per_worker * max(1, cfg.pretrain.num_workers),
             "finetune_pipe": per_worker * max(1, cfg.finetune.num_workers)}
 
@@ -118,7 +118,7 @@ def assumed_rates(cfg, tflops: float) -> dict[str, float]:
         views(x)
     per_core = 40 / (time.perf_counter() - t0)
     return {"train": tflops * 1e12 / (3 * flops), "infer": tflops * 1e12 / flops, "per_worker": per_core,
-            "measured_workers": 0, "device": f"assumed {tflops:g} TFLOP/s",
+            "device": f"assumed {tflops:g} TFLOP/s",
             "pretrain_pipe": per_core * max(1, cfg.pretrain.num_workers),
             "finetune_pipe": per_core * max(1, cfg.finetune.num_workers)}
 

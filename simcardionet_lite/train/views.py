@@ -1,19 +1,19 @@
 """Augmented views of each training batch, made in worker processes when asked.
 
 Why this module: SimCLR needs two random views of every page at every step (fine-tuning one),
-and the ECG-safe augmentations (:mod:`simcardionet_lite.augment`) run per image on the CPU. At the ``paper`` size
-(224 x 224) one CPU core augments about 130 images/s while an H200 trains the network at about
-8,000 images/s in bf16 (``benchmarks/throughput.py``): with augmentation in the training process
-the GPU would wait almost all the time. ``pretrain.num_workers`` and ``finetune.num_workers``
+and the ECG-safe augmentations (:mod:`simcardionet_lite.augment`) run per image on the CPU. At
+the ``paper`` size (224 x 224) one CPU core augments about 130 images/s while an H200 trains the
+network at about 8,000 images/s in bf16 (``benchmarks/throughput.py``): with augmentation in the
+training process the GPU would wait almost all the time. ``pretrain.num_workers`` and ``finetune.num_workers``
 (ours) move it into that many worker processes (a :class:`torch.utils.data.DataLoader` with
 persistent workers), which also overlap it with the GPU step.
 
 Determinism, which the two modes keep in different ways:
 
 * ``workers == 0`` (the ``smoke`` default): the batch is augmented in this process exactly as
-  :func:`~simcardionet_lite.augment.apply_batch` does, one seed per view batch, images in turn,
-  (:func:`~simcardionet_lite.augment.apply_seeded`), so the committed smoke results
-  reproduce bit for bit.
+  :func:`~simcardionet_lite.augment.apply_batch` does (one seed per view batch, images in turn:
+  :func:`~simcardionet_lite.augment.apply_seeded`), so the committed smoke results reproduce
+  bit for bit.
 * ``workers > 0``: every image gets its own seed, ``(view seed + position in batch) mod 2**63``,
   and a batch is cut into chunks that workers augment in parallel. The views therefore do not
   depend on the number of workers, nor on which worker makes which chunk, but they differ from
