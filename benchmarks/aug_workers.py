@@ -17,12 +17,13 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from simcardionet_lite.config import load_preset
-from simcardionet_lite.data.datasets import SyntheticECG
+from simcardionet_lite.data.factory import build_dataset
 from simcardionet_lite.model.backbone import SimCardioNet
 from simcardionet_lite.results import run_metadata
 from simcardionet_lite.runtime import seed_everything
@@ -43,8 +44,7 @@ def main() -> int:
         torch.set_num_threads(a.threads)
     base = load_preset(a.preset)
     t0 = time.perf_counter()
-    pages = SyntheticECG(style="mendeley", label_set="dataset1", n_per_class=a.n_per_class, seed=0,
-                         difficulty=base.data.difficulty, image_size=base.data.image_size)  # rendered once, in memory
+    pages = build_dataset(replace(base.data, n_per_class=a.n_per_class), seed=0)  # rendered once (page cache)
     render_s = time.perf_counter() - t0
     rows = []
     for w in a.workers:

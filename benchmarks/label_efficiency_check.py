@@ -24,15 +24,16 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from simcardionet_lite.config import load_preset
-from simcardionet_lite.data.datasets import SyntheticECG
+from simcardionet_lite.config import load_preset, parse_assignments
+from simcardionet_lite.data.factory import build_dataset
 from simcardionet_lite.evaluate import classification_metrics, extract_features, linear_probe, predict, summarize
-from simcardionet_lite.model.backbone import SimCardioNet
+from simcardionet_lite.experiments import arm_config, build_model
 from simcardionet_lite.results import run_metadata
 from simcardionet_lite.runtime import seed_everything
 from simcardionet_lite.train.finetune import finetune
@@ -51,8 +52,7 @@ def stratified(labels: np.ndarray, frac: float, rng: np.random.Generator) -> tup
 
 def one_seed(seed: int, n_per_class: int, label_fraction: float, overrides: dict) -> dict:
     cfg = load_preset("smoke", **overrides)
-    ds = SyntheticECG(style="mendeley", label_set="dataset1", n_per_class=n_per_class, seed=seed,
-                      difficulty=cfg.data.difficulty, image_size=cfg.data.image_size)
+    ds = build_dataset(replace(cfg.data, n_per_class=n_per_class), seed=seed)
     rng = np.random.default_rng(seed)
     y = np.asarray(ds.labels)
     test, train = stratified(y, 0.3, rng)
@@ -64,11 +64,11 @@ def one_seed(seed: int, n_per_class: int, label_fraction: float, overrides: dict
 
     t0 = time.perf_counter()
     seed_everything(seed)
-    model = SimCardioNet(cfg.model, 4)
+    model = build_model(cfg, 4)
 
     def probe(m: torch.nn.Module) -> float:
         f_tr, f_te = extract_features(m, sub(train)), extract_features(m, sub(test))
-        return float(linear_probe(f_tr, y[train], f_te, y[test], seed=seed, n_classes=4)["accuracy"])
+        return float((linear_probe(f_tr, y[train], f_te, seed=seed, n_classes=4).argmax(1) == y[test]).mean())
 
     probe_init = probe(model)
     hist = pretrain(model, sub(train), cfg, progress=False, seed=seed)
@@ -82,9 +82,9 @@ def one_seed(seed: int, n_per_class: int, label_fraction: float, overrides: dict
                               if k in ("accuracy", "macro_f1", "weighted_f1", "macro_auc", "ci")}
     out["ssl_progressive"]["best_epoch"] = hp["best_epoch"]
 
-    scfg = load_preset("smoke", **{**overrides, "finetune.unfreeze_schedule": [[0, ["all"]]], "finetune.lr_decay": 1.0})
+    scfg = arm_config(cfg, "scratch")  # random init, every layer from epoch 0 at one learning rate
     seed_everything(seed)
-    scratch = SimCardioNet(scfg.model, 4)
+    scratch = build_model(scfg, 4)
     hs = finetune(scratch, sub(lab), sub(val), scfg, progress=False, seed=seed)
     pr, yt = predict(scratch, sub(test))
     out["scratch"] = {k: v for k, v in classification_metrics(yt, pr, ds.classes, n_boot=200, seed=seed).items()
@@ -119,7 +119,7 @@ def main() -> int:
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(a.threads)
-    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in a.set)}
+    overrides = parse_assignments(a.set)
     t_start = time.perf_counter()
     if a.merge:  # per-seed files of parallel runs (same settings) -> one file with the summary
         parts = [json.loads(Path(f).read_text()) for f in a.merge]

@@ -26,20 +26,19 @@ import json
 import logging
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from simcardionet_lite.config import load_preset
-from simcardionet_lite.data.datasets import SyntheticECG
-from simcardionet_lite.evaluate import extract_features
-from simcardionet_lite.model.backbone import SimCardioNet
+from simcardionet_lite.data.factory import build_dataset
+from simcardionet_lite.data.synthetic import SyntheticECG
+from simcardionet_lite.evaluate import extract_features, probe_model
+from simcardionet_lite.experiments import build_model
 from simcardionet_lite.results import run_metadata
 from simcardionet_lite.runtime import seed_everything
 from simcardionet_lite.train.pretrain import pretrain
@@ -94,20 +93,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def probe_cv(feats: np.ndarray, labels: np.ndarray, seed: int) -> float:
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000, random_state=seed))
-    return float(cross_val_score(clf, feats, labels, cv=5).mean())
+    return float(cross_val_score(probe_model(C=0.1, seed=seed), feats, labels, cv=5).mean())
 
 
 def one(name: str, overrides: dict[str, Any], seed: int, n_per_class: int, epochs: int) -> dict[str, Any]:
     red = bool(overrides.get(RED, False))
     cfg = load_preset("smoke", **{"pretrain.epochs": epochs, **{k: v for k, v in overrides.items() if k != RED}})
-    ds = SyntheticECG(style="mendeley", label_set="dataset1", n_per_class=n_per_class, seed=seed,
-                      difficulty=cfg.data.difficulty, image_size=tuple(cfg.data.image_size))
+    ds = build_dataset(replace(cfg.data, n_per_class=n_per_class), seed=seed)
     if red:
         ds = RedOnly(ds)
     y = np.asarray(ds.labels)
     seed_everything(seed)
-    model = SimCardioNet(cfg.model, len(ds.classes))
+    model = build_model(cfg, len(ds.classes))
     probe_init = probe_cv(extract_features(model, ds), y, seed)
     t0 = time.perf_counter()
     h = pretrain(model, ds, cfg, progress=False, seed=seed)

@@ -59,25 +59,26 @@ def chapter_passes(cfg) -> dict[str, dict[str, float]]:
     folds = cfg.eval.folds
     out: dict[str, dict[str, float]] = {}
     fold_tr, fold_te = n1 * (folds - 1) / folds, n1 / folds
+    seeds = len(cfg.eval.seeds)  # every recipe repeats over eval.seeds
     out["05_dataset1"] = {}
     for _ in e.protocols:
-        out["05_dataset1"] = add(out["05_dataset1"], passes(cfg, fold_tr, fold_te), folds)
-    out["06_dataset2"] = passes(cfg, n1, SIZES["dataset2_test"])
+        out["05_dataset1"] = add(out["05_dataset1"], passes(cfg, fold_tr, fold_te), folds * seeds)
+    out["06_dataset2"] = add({}, passes(cfg, n1, SIZES["dataset2_test"]), seeds)
     px = passes(cfg, SIZES["ptbxl_train"], SIZES["ptbxl_test"])
     px["infer"] += SIZES["ptbxl_val"] * cfg.finetune.epochs + SIZES["ptbxl_ml"]
-    out["07_ptbxl"] = px
+    out["07_ptbxl"] = add({}, px, seeds)
     abl: dict[str, float] = {}
     for arm in e.ablations:
-        abl = add(abl, passes(cfg, fold_tr, fold_te, pretrain=arm != "scratch"), len(e.ablation_seeds))
+        abl = add(abl, passes(cfg, fold_tr, fold_te, pretrain=arm != "scratch"), seeds)
     out["08_ablations"] = abl
     le: dict[str, float] = {}
-    for _ in e.ablation_seeds:
+    for _ in cfg.eval.seeds:
         le = add(le, {"pretrain": 2 * fold_tr * cfg.pretrain.epochs, "infer": fold_tr + fold_te})
         for f in e.label_fractions:
             le = add(le, passes(cfg, f * fold_tr, fold_te, pretrain=False), 2)
     out["09_label_efficiency"] = le
     g = add(passes(cfg, fold_tr, fold_te), {"infer": 4 * e.gradcam_per_class * (3 + 2 * (e.deletion_steps + 1))})
-    out["10_gradcam"] = g
+    out["10_gradcam"] = add({}, g, seeds)
     return out
 
 

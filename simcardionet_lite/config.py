@@ -19,10 +19,12 @@ Presets:
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -34,20 +36,27 @@ LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3
 
 @dataclass
 class DataConfig:
-    """Where images come from and how they are made into tensors."""
+    """Which data a run reads and how its pages become tensors: the one place that selects data.
 
-    source: str = "synthetic"  # ours: "synthetic" | "dataset1" | "kaggle" | "ptbxl"; synthetic is the offline default
-    root: str | None = None  # ours: path to a real dataset; None means the synthetic stand-in
-    style: str = "mendeley"  # ours: page style of synthetic pages: "mendeley" | "kaggle" | "ptbxl"
+    Every dataset of a run is built by :func:`simcardionet_lite.data.factory.build_dataset`
+    from this section (plus the role a recipe asks for: a split, a seed), so the recorded
+    config of a results file says which data produced it.
+    """
+
+    source: str = "synthetic"  # ours: "synthetic" | "dataset1" | "kaggle" | "kaggle_standin" | "ptbxl" (data.factory.SOURCES); synthetic is the offline default
+    root: str | None = None  # ours: the dataset folder of a real source (kaggle_standin: the Dataset I folder the stand-in is built from); None for synthetic
+    train_root: str | None = None  # ours: Dataset I folder that a zero-shot test on a real kaggle source trains on (chapter 6); None: the stand-in's own root, or synthetic pages
+    style: str = "mendeley"  # ours: page style of synthetic pages and of the header/footer crop: "mendeley" | "kaggle" | "ptbxl"
     label_set: str = "dataset1"  # ours: "dataset1" (4 classes) | "ptbxl" (5 superclasses)
     n_per_class: int = 40  # ours: synthetic records per class
     difficulty: float = 0.5  # ours: 0 = class features fully expressed, 1 = barely visible
+    duplicate_fraction: float = 0.0  # ours: share of synthetic pages that are exact copies of another page of their class (the synthetic Dataset I stand-in uses 0.47, as 437 of 928 real files are copies)
     image_size: tuple[int, int] = (96, 128)  # ours: model input (H, W); paper: "a fixed size", value unknown
     crop_header_footer: bool = False  # ours: off reproduces the (unknown) paper protocol; on is the shortcut ablation
     sampling_rate: int = 100  # ours: PTB-XL records used (100 or 500 Hz)
-    cache_dir: str | None = None  # ours: rendered-page cache; None uses ~/.cache/simcardionet-lite
+    standin_jpeg_quality: int = 75  # ours: JPEG quality at which the constructed Dataset II stand-in re-encodes Dataset I
+    cache_dir: str | None = None  # ours: page and encoder cache; None uses $SIMCARDIONET_CACHE or ~/.cache/simcardionet-lite
     grayscale: bool = False  # ours: RGB input (paper: unknown)
-    duplicate_fraction: float = 0.0  # ours: share of exact copies among synthetic pages built by build_dataset (generic default: none; the Dataset I chapters use experiment.synthetic_duplicate_fraction)
 
 
 @dataclass
@@ -69,7 +78,10 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    """Hybrid InfoNCE + cosine loss (paper: "hybrid loss combining InfoNCE with cosine similarity")."""
+    """Hybrid InfoNCE + cosine loss (paper: "hybrid loss combining InfoNCE with cosine similarity").
+
+    ``losses.HybridContrastiveLoss`` takes its defaults from here, so the class and the config agree.
+    """
 
     temperature: float = 0.2  # ours: sharper than SimCLR's 0.5; pages are near-identical at the pixel level
     lam: float = 0.5  # ours: weight of the cosine term; 0 gives plain NT-Xent
@@ -105,6 +117,7 @@ class PretrainConfig:
     amp: bool = False  # ours: bf16 autocast on GPU
     channels_last: bool = False  # ours
     knn_k: int = 5  # ours: kNN monitor neighbours
+    corpus: str = "all_pages"  # ours: pages an evaluation's encoder is pretrained on (labels unused): "train_pages" = the training pages of that split only (inductive; paper preset) | "all_pages" = every page of the dataset, test pages included (transductive; smoke, so one cached encoder serves every fold and chapter)
     num_workers: int = 0  # ours: augmentation worker processes (0: in the training process, the smoke stream); see train/views.py
 
 
@@ -123,10 +136,10 @@ class FinetuneConfig:
         (2, ("attention", "stage3")),
         (4, ("all",)),
     )
+    init: str = "pretrained"  # ours: "pretrained" (the encoder of stage 1) | "random" (from scratch: the scratch arm, no pretraining runs)
     patience: int = 3  # ours: early stopping on validation macro-F1
     class_weights: bool = False  # ours
     label_smoothing: float = 0.0  # ours
-    label_fraction: float = 1.0  # ours: fraction of training labels used (label-efficiency chapter)
     val_fraction: float = 0.2  # ours: validation split taken inside each training fold
     num_workers: int = 0  # ours: augmentation worker processes (0: in the training process); see train/views.py
 
@@ -138,25 +151,20 @@ class EvalConfig:
     folds: int = 3  # paper: 3-fold CV on Dataset I
     n_bootstrap: int = 200  # ours: bootstrap resamples for 95% intervals
     ci: float = 0.95  # ours
-    seeds: tuple[int, ...] = (0,)  # ours: seeds for mean +- SD
+    seeds: tuple[int, ...] = (0,)  # ours: training seeds every results recipe repeats (splits, initial weights, augmentation); results report mean +- SD over them
 
 
 @dataclass
 class ExperimentConfig:
-    """How the results chapters run the experiments (experiments engineer's section)."""
+    """What the results recipes run (arms, fractions, protocols) beyond the method itself."""
 
-    pretrain_pool: str = "all"  # ours: "fold" = each training fold's images only (paper preset); "all" = all pages, labels unused, one cached encoder shared by the chapters (smoke)
     protocols: tuple[str, ...] = ("file", "grouped")  # ours: Dataset I CV protocols (file = likely paper's)
-    ablation_seeds: tuple[int, ...] = (0,)  # ours: seeds per ablation arm (paper preset: 3)
     # ours: arms run by the ablations chapter; smoke runs only the arms that reuse the cached encoder
     ablations: tuple[str, ...] = ("full", "no_unfreeze", "scratch")
     label_fractions: tuple[float, ...] = (0.1, 1.0)  # ours: label-efficiency fractions (paper preset: 1,5,10,25,100 %)
     gradcam_per_class: int = 2  # ours: pages per class shown and measured in the Grad-CAM chapter
     deletion_steps: int = 10  # ours: steps of the deletion faithfulness curve
-    kaggle_jpeg_quality: int = 75  # ours: re-encode quality of the constructed Dataset II stand-in
-    ptbxl_n_per_class: int = 24  # ours: synthetic PTB-XL-style records per class when no data root is given
     max_cv_folds: int = 0  # ours: 0 = run every fold; >0 runs only the first k folds (smoke budget)
-    synthetic_duplicate_fraction: float = 0.47  # ours: share of copies in the synthetic Dataset I stand-in of chapters 01 and 05 (real: 437 of 928), so the two CV protocols differ on it as on the real data
 
 
 @dataclass
@@ -164,7 +172,7 @@ class Config:
     """The whole configuration of one run."""
 
     preset: str = "smoke"  # ours: name of the preset this config came from ("smoke" | "paper")
-    seed: int = 0  # ours
+    seed: int = 0  # ours: seed of the synthetic pages and of single runs outside the recipes (recipes repeat over eval.seeds)
     device: str = "auto"  # ours: "auto" picks CUDA when present
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -237,7 +245,8 @@ def _paper() -> Config:
             translate_frac=0.0,
         ),  # ours: milder than pretraining
         pretrain=PretrainConfig(
-            epochs=100, batch_size=256, lr=1e-3, warmup_epochs=10, amp=True, channels_last=True, num_workers=8
+            epochs=100, batch_size=256, lr=1e-3, warmup_epochs=10, amp=True, channels_last=True, num_workers=8,
+            corpus="train_pages",
         ),
         finetune=FinetuneConfig(
             epochs=40,
@@ -249,10 +258,8 @@ def _paper() -> Config:
         ),
         eval=EvalConfig(n_bootstrap=1000, seeds=(0, 1, 2)),
         experiment=ExperimentConfig(
-            pretrain_pool="fold",
-            ablation_seeds=(0, 1, 2),
-            ablations=("full", "no_attention", "lam0", "no_unfreeze", "scratch", "no_domain_aug", "crop"), label_fractions=(0.01, 0.05, 0.1, 0.25, 1.0), gradcam_per_class=4,
-            deletion_steps=20, ptbxl_n_per_class=1000,
+            ablations=("full", "no_attention", "lam0", "no_unfreeze", "scratch", "no_domain_aug", "crop"),
+            label_fractions=(0.01, 0.05, 0.1, 0.25, 1.0), gradcam_per_class=4, deletion_steps=20,
         ),  # ours
     )
 
@@ -269,23 +276,53 @@ def load_preset(name: str = "smoke", **overrides: Any) -> Config:
     """
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    cfg = PRESETS[name]()
+    return with_overrides(PRESETS[name](), overrides)
+
+
+def with_overrides(cfg: Config, overrides: Mapping[str, Any]) -> Config:
+    """A copy of ``cfg`` with dotted-key or section-dict overrides applied (see :func:`load_preset`)."""
     d = cfg.to_dict()
     for key, value in overrides.items():
         parts = key.split(".")
         target = d
         for p in parts[:-1]:
             if p not in target or not isinstance(target[p], dict):
-                raise KeyError(f"unknown config section {p!r} in override {key!r}")
+                raise KeyError(f"unknown config section {p!r} in override {key!r}; sections: {sorted(d)}")
             target = target[p]
         last = parts[-1]
         if last not in target:
-            raise KeyError(f"unknown config key {key!r}")
+            raise KeyError(f"unknown config key {key!r}; known here: {sorted(target)}")
         if isinstance(target[last], dict) and isinstance(value, dict):
             target[last] = {**target[last], **copy.deepcopy(value)}
         else:
-            target[last] = value
-    return Config.from_dict(d)
+            target[last] = copy.deepcopy(value)
+    return Config.from_dict(json.loads(json.dumps(d)))
+
+
+def parse_value(text: str) -> Any:
+    """One value written on a command line: JSON (``{"a": 1}``, ``2``, ``[96, 128]``, ``null``), a
+    Python literal (``None``, ``True``, ``(1, 2)``), else the text itself (a path, a name)."""
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return text
+
+
+def parse_assignments(items: Sequence[str], *, option: str = "--set") -> dict[str, Any]:
+    """``["pretrain.epochs=2", "data.image_size=[128,176]"]`` -> ``{"pretrain.epochs": 2, ...}``.
+
+    The one syntax of every command that takes settings (``--set``, ``-p``): ``KEY=VALUE`` with
+    the value read by :func:`parse_value`. A missing ``=`` is a ``ValueError`` that says so.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, text = str(item).partition("=")
+        if not eq or not key.strip():
+            raise ValueError(f"{option} {item!r}: expected KEY=VALUE (e.g. {option} pretrain.epochs=2)")
+        out[key.strip()] = parse_value(text)
+    return out
 
 
 __all__ = [
@@ -303,4 +340,7 @@ __all__ = [
     "Config",
     "PRESETS",
     "load_preset",
+    "with_overrides",
+    "parse_value",
+    "parse_assignments",
 ]

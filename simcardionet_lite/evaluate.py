@@ -16,7 +16,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score
 
 from simcardionet_lite.runtime import resolve_device
 
@@ -79,14 +78,31 @@ def _eval_images(ds: Any) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _batched(fn: Callable[[torch.Tensor], torch.Tensor], model: torch.nn.Module, images: torch.Tensor,
-             device: torch.device, batch_size: int) -> torch.Tensor:
+def infer(model: torch.nn.Module, images: torch.Tensor, *, output: str = "logits",
+          device: str | torch.device | None = None, batch_size: int = 64, amp: bool = False,
+          channels_last: bool = False) -> torch.Tensor:
+    """The model's ``"logits"`` or pooled ``"features"`` for ``images``, in eval mode, batched.
+
+    Why one function: prediction, feature extraction, the pretraining kNN monitor, the
+    fine-tuning validation and the deletion curves all run the same batched forward pass; doing
+    it in one place keeps eval mode, device moves, bf16 autocast and channels_last identical
+    everywhere. The model's train/eval state is restored afterwards. Returns a float32 CPU tensor.
+    """
+    if output not in ("logits", "features"):
+        raise ValueError(f"output must be 'logits' or 'features', got {output!r}")
+    net = model.module if hasattr(model, "module") else model
+    fn = net.features if output == "features" else model
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
     was = model.training
     model.eval()
     outs = []
     try:
         for i in range(0, len(images), batch_size):
-            outs.append(fn(images[i : i + batch_size].to(device)).float().cpu())
+            x = images[i : i + batch_size].to(dev)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+                outs.append(fn(x).float().cpu())
     finally:
         model.train(was)
     return torch.cat(outs) if outs else torch.zeros(0)
@@ -94,16 +110,13 @@ def _batched(fn: Callable[[torch.Tensor], torch.Tensor], model: torch.nn.Module,
 
 def predict(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities (N x C, softmax) and true labels of ``ds``, in eval mode."""
-    dev = torch.device(device) if device is not None else next(model.parameters()).device
-    logits = _batched(model, model, _eval_images(ds), dev, batch_size)
+    logits = infer(model, _eval_images(ds), device=device, batch_size=batch_size)
     return logits.softmax(dim=1).numpy(), dataset_labels(ds)
 
 
 def extract_features(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64) -> np.ndarray:
     """Pooled backbone features (N x D) of ``ds`` (``model.features``), in eval mode."""
-    dev = torch.device(device) if device is not None else next(model.parameters()).device
-    fn = model.module.features if hasattr(model, "module") else model.features
-    return _batched(fn, model, _eval_images(ds), dev, batch_size).numpy()
+    return infer(model, _eval_images(ds), output="features", device=device, batch_size=batch_size).numpy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,29 +144,38 @@ def knn_accuracy(train_feats: np.ndarray, train_labels: np.ndarray, test_feats: 
     return float((pred == np.asarray(test_labels)).mean()) if len(pred) else float("nan")
 
 
-def linear_probe(train_feats: np.ndarray, train_labels: np.ndarray, test_feats: np.ndarray, test_labels: np.ndarray,
-                 *, seed: int = 0, C: float = 1.0, n_classes: int | None = None) -> dict[str, Any]:
-    """A standardised logistic regression on frozen features: ``{accuracy, macro_f1, probs}``.
+def probe_model(C: float = 1.0, seed: int = 0) -> Any:
+    """The linear probe: a standardised L2 logistic regression (an sklearn pipeline, unfitted).
 
-    ``probs`` has one column per class (``n_classes``, default the largest label + 1), zero for
-    classes absent from the training labels.
+    Why one definition: the label-efficiency arms, the PTB-XL multi-label AUC and the
+    pretraining checks all read frozen features with this same model, so their numbers differ
+    only by the features and ``C``, never by the probe.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed))
+
+
+def linear_probe(train_feats: np.ndarray, train_labels: np.ndarray, test_feats: np.ndarray, *,
+                 C: float = 1.0, seed: int = 0, n_classes: int | None = None) -> np.ndarray:
+    """Fit :func:`probe_model` on frozen training features; class probabilities of the test features.
+
+    The result has one column per class (``n_classes``, default the largest training label + 1),
+    zero for classes absent from the training labels. A single training class gives probability 1
+    for it (there is nothing to fit).
+    """
     ytr = np.asarray(train_labels)
-    yte = np.asarray(test_labels)
-    n_classes = int(n_classes if n_classes is not None else max(ytr.max(), yte.max() if len(yte) else 0) + 1)
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed))
-    clf.fit(np.asarray(train_feats), ytr)
-    p = clf.predict_proba(np.asarray(test_feats))
-    probs = np.zeros((len(yte), n_classes))
-    probs[:, clf.classes_] = p
-    pred = probs.argmax(1)
-    return {"accuracy": float(accuracy_score(yte, pred)),
-            "macro_f1": float(f1_score(yte, pred, labels=list(range(n_classes)), average="macro", zero_division=0)),
-            "probs": probs}
+    k = int(n_classes if n_classes is not None else ytr.max() + 1)
+    probs = np.zeros((len(test_feats), k))
+    present = np.unique(ytr)
+    if len(present) < 2:
+        probs[:, present[0]] = 1.0
+        return probs
+    clf = probe_model(C, seed).fit(np.asarray(train_feats), ytr)
+    probs[:, clf.classes_] = clf.predict_proba(np.asarray(test_feats))
+    return probs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,18 +292,36 @@ def classification_metrics(y_true: Sequence[int] | np.ndarray, y_prob: np.ndarra
     return out
 
 
-def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """``{metric: {mean, sd, values}}`` across folds or seeds (sample SD; None values skipped)."""
+def _point(metrics: Mapping[str, Any], key: str) -> float | None:
+    """A metric's value from a metrics dict (a float, or ``{"value"|"mean": ...}``), None if absent."""
+    v = metrics.get(key)
+    if isinstance(v, Mapping):
+        v = v.get("value", v.get("mean"))
+    return None if v is None else float(v)
+
+
+SUMMARY_KEYS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1", "macro_auc")
+
+
+def mean_sd(values: Sequence[float | None]) -> dict[str, Any]:
+    """``{mean, sd, n, values}`` of the finite values (sample SD; 0 for one value; None for none)."""
+    vals = [float(v) for v in values if v is not None and not np.isnan(float(v))]
+    if not vals:
+        return {"mean": None, "sd": None, "n": 0, "values": []}
+    sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+    return {"mean": float(np.mean(vals)), "sd": sd, "n": len(vals), "values": vals}
+
+
+def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = SUMMARY_KEYS) -> dict[str, dict[str, Any]]:
+    """``{metric: {mean, sd, n, values}}`` across runs (folds, seeds); None and NaN values skipped.
+
+    ``keys=None`` takes every numeric key of the first run. Values may be floats or
+    ``{"value": ...}`` dicts, so metrics dicts and flat records summarise alike.
+    """
     if keys is None:
         keys = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)] if runs else []
-    out = {}
-    for key in keys:
-        vals = [float(r[key]) for r in runs if r.get(key) is not None and not np.isnan(float(r[key]))]
-        out[key] = {"mean": float(np.mean(vals)) if vals else None,
-                    "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else (0.0 if vals else None),
-                    "values": vals}
-    return out
+    return {key: mean_sd([_point(r, key) for r in runs]) for key in keys}
 
 
-__all__ = ["predict", "extract_features", "classification_metrics", "bootstrap_ci", "summarize", "knn_accuracy",
-           "linear_probe", "dataset_labels", "dataset_images"]
+__all__ = ["infer", "predict", "extract_features", "classification_metrics", "bootstrap_ci", "summarize", "mean_sd",
+           "SUMMARY_KEYS", "knn_accuracy", "probe_model", "linear_probe", "dataset_labels", "dataset_images"]

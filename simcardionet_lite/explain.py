@@ -208,9 +208,8 @@ def deletion_curve(
     maps = np.asarray(maps, dtype=np.float64)
     if maps.shape != (n, h, w):
         raise ValueError(f"maps must be {(n, h, w)}, got {maps.shape}")
-    was_training = model.training
-    model.eval()
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    from simcardionet_lite.evaluate import infer
+
     # Rank of every pixel in its map, descending, ties by index (stable sort of -map).
     order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")
     rank = np.empty_like(order)
@@ -223,18 +222,12 @@ def deletion_curve(
     fractions = np.linspace(0.0, 1.0, steps + 1)
     tgt = torch.as_tensor(list(targets), dtype=torch.long)
     scores = np.zeros((n, steps + 1), dtype=np.float64)
-    try:
-        for j, frac in enumerate(fractions):
-            k = int(round(frac * h * w))
-            mask = (rank_t < k).unsqueeze(1).to(images.dtype)  # 1 where deleted
-            for s in range(0, n, batch_size):
-                sl = slice(s, s + batch_size)
-                x = images[sl] * (1 - mask[sl]) + fill_v[sl] * mask[sl]
-                logits = model(x.to(device)).float().cpu()
-                vals = logits.softmax(dim=1) if score == "prob" else logits
-                scores[sl, j] = vals[torch.arange(len(x)), tgt[sl]].numpy()
-    finally:
-        model.train(was_training)
+    for j, frac in enumerate(fractions):
+        k = int(round(frac * h * w))
+        mask = (rank_t < k).unsqueeze(1).to(images.dtype)  # 1 where deleted
+        logits = infer(model, images * (1 - mask) + fill_v * mask, batch_size=batch_size)
+        vals = logits.softmax(dim=1) if score == "prob" else logits
+        scores[:, j] = vals[torch.arange(n), tgt].numpy()
     return fractions, scores
 
 

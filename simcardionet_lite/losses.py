@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from simcardionet_lite.config import LossConfig
 
 def _dist_ready() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1
@@ -78,6 +79,11 @@ def cosine_pull(c1: torch.Tensor, c2: torch.Tensor) -> torch.Tensor:
     return (1.0 - F.cosine_similarity(c1.float(), c2.float(), dim=1)).mean()
 
 
+# The defaults are the config's (one place decides them; a bare ``HybridContrastiveLoss()`` is the
+# loss the smoke preset trains with).
+_DEFAULTS = LossConfig()
+
+
 class HybridContrastiveLoss(nn.Module):
     """``NT-Xent_tau + lam * mean(1 - cos)`` (see the module docstring).
 
@@ -86,7 +92,8 @@ class HybridContrastiveLoss(nn.Module):
     two terms as floats for logging.
     """
 
-    def __init__(self, temperature: float = 0.5, lam: float = 1.0, gather_distributed: bool = True) -> None:
+    def __init__(self, temperature: float = _DEFAULTS.temperature, lam: float = _DEFAULTS.lam,
+                 gather_distributed: bool = True) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")

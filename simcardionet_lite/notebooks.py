@@ -4,7 +4,7 @@ Why: the MyST-markdown chapters in ``book/`` are the source of truth (readable i
 Colab and Binder need ``.ipynb`` files, and papermill executes ``.ipynb``. This module makes
 the committed ``notebooks/*.ipynb`` copies *deterministically* (same source -> same bytes, so
 ``tests/test_notebooks_drift.py`` can compare exactly) and runs one chapter through papermill
-into ``results/<chapter>/<preset>/`` for ``simcardionet-lite reproduce``.
+into ``results/<chapter>/<source>-<tag>/`` for ``simcardionet-lite reproduce``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import copy
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -128,17 +129,6 @@ def sync_notebooks(
     return changed
 
 
-def parse_value(text: str) -> Any:
-    """A ``-p key value`` value: JSON (``{"a": 1}``, ``2``, ``null``), a Python literal
-    (``None``, ``True``, ``(1, 2)``), else the string itself (a path, a preset name)."""
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            return parse(text)
-        except (ValueError, SyntaxError):
-            continue
-    return text
-
-
 def resolve_chapter(chapter: str, book_dir: str | os.PathLike | None = None) -> Path:
     """A chapter given as a path, a file name, a stem (``05_dataset1``) or its number (``05``)."""
     p = Path(chapter)
@@ -152,65 +142,112 @@ def resolve_chapter(chapter: str, book_dir: str | os.PathLike | None = None) -> 
     raise FileNotFoundError(f"unknown chapter {chapter!r}; known chapters: {known}")
 
 
+PATH_PARAMETER_SUFFIXES = ("_root", "_from", "_dir")
+
+
+def check_parameters(notebook: str | os.PathLike, parameters: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Refuse parameters the chapter does not declare, and values of the wrong kind; resolve paths.
+
+    Why: papermill only warns about an unknown parameter, so ``-p data_rot=PATH`` would run the
+    chapter on synthetic data and exit 0. Paths (``*_root``, ``*_from``) are resolved against the
+    caller's working directory, since the kernel runs in ``book/``.
+    """
+    import papermill as pm
+
+    known = pm.inspect_notebook(str(notebook))
+    unknown = sorted(set(parameters) - set(known) - {"results_dir"})
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} for chapter {name}; its parameters are {sorted(known)}")
+    out = dict(parameters)
+    if "overrides" in out and not isinstance(out["overrides"], Mapping):
+        raise ValueError(f"overrides must be a dict of dotted config keys, e.g. --set pretrain.epochs=2; got {out['overrides']!r}")
+    for key, value in parameters.items():
+        if key.endswith(PATH_PARAMETER_SUFFIXES) and key != "results_dir" and value is not None:
+            if not isinstance(value, str):
+                raise ValueError(f"{key} must be a folder path (or None), got {value!r}")
+            out[key] = str(Path(value).expanduser().resolve())
+    return out
+
+
+def chapter_results_dir(chapter: str, preset: str, parameters: Mapping[str, Any], *, tag: str | None = None,
+                        results_root: str | os.PathLike | None = None) -> Path:
+    """``<results>/<chapter>/<source>-<tag>``: the data source from the chapter's recipe config, so a
+    real-data and a synthetic run never share a folder. Chapters without a recipe: ``real`` when a
+    ``*_root`` parameter is set, else ``synthetic``."""
+    from simcardionet_lite.experiments.registry import for_chapter, results_dir_for
+
+    root = Path(results_root) if results_root is not None else repo_root() / "results"
+    recipe = for_chapter(chapter)
+    if recipe is not None:
+        cfg = recipe.config(preset, data_root=parameters.get("data_root"), overrides=parameters.get("overrides"))
+        return results_dir_for(chapter, cfg, tag=tag, root=root)
+    real = any(v is not None for k, v in parameters.items() if k.endswith("_root"))
+    return root / chapter / f"{'real' if real else 'synthetic'}-{tag or preset}"
+
+
 def execute_chapter(
     chapter: str | os.PathLike,
     *,
     preset: str = "smoke",
     parameters: Mapping[str, Any] | None = None,
     results_root: str | os.PathLike | None = None,
+    tag: str | None = None,
     kernel_name: str | None = None,
     timeout: int | None = None,
     progress: bool = True,
 ) -> Path:
-    """Run one chapter through papermill into ``<results_root>/<chapter>/<preset>/``.
+    """Run one chapter through papermill into ``<results_root>/<chapter>/<source>-<tag>/``.
 
-    Writes the executed notebook ``<chapter>.ipynb`` and ``metrics.json``. The chapter itself
-    publishes its metrics (``results_dir`` is injected as a parameter); this function then
-    adds a ``run`` section with the wall time, the parameters and the notebook path. A chapter
-    that published nothing still gets a ``metrics.json`` with empty metrics plus metadata, so
-    every reproduce run leaves a record. A failing cell raises papermill's
-    ``PapermillExecutionError`` after the partial notebook has been written.
+    Writes the executed notebook ``<chapter>.ipynb`` and ``metrics.json`` (the chapter publishes
+    its metrics into ``results_dir``; this adds a ``run`` section with the wall time, the
+    parameters and the notebook). The run happens in a temporary sibling folder that replaces the
+    result folder only when it completes: a failed run leaves an earlier result untouched, records
+    itself in ``<source>-<tag>.failed/`` and raises papermill's ``PapermillExecutionError``.
     """
+    import shutil
+
     import jupytext
     import papermill as pm
 
     src = Path(chapter)
     name = src.stem
-    root = Path(results_root) if results_root is not None else repo_root() / "results"
-    out_dir = (root / name / preset).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    params: dict[str, Any] = {**dict(parameters or {}), "preset": preset, "results_dir": str(out_dir)}
-    metrics_path = out_dir / METRICS_FILE
-    if metrics_path.exists():
-        metrics_path.unlink()  # a stale file must not be mistaken for this run's record
-    executed = out_dir / f"{name}.ipynb"
     with tempfile.TemporaryDirectory() as tmp:
         if src.suffix == ".md":
-            nb = jupytext.read(src, fmt="md:myst")
             input_path = Path(tmp) / f"{name}.ipynb"
-            jupytext.write(nb, input_path, fmt="ipynb")
+            jupytext.write(jupytext.read(src, fmt="md:myst"), input_path, fmt="ipynb")
         else:
             input_path = src
+        params = check_parameters(input_path, dict(parameters or {}), name)
+        out_dir = chapter_results_dir(name, preset, params, tag=tag, results_root=results_root).resolve()
+        work = out_dir.with_name(f".{out_dir.name}.running-{os.getpid()}")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        params.update(preset=preset, results_dir=str(work))
+        executed = work / f"{name}.ipynb"
         log.info("executing %s (preset %s) -> %s", src, preset, out_dir)
         t0 = time.perf_counter()
         ok = False
         try:
-            pm.execute_notebook(
-                str(input_path),
-                str(executed),
-                parameters=params,
-                kernel_name=kernel_name,
-                cwd=str(src.parent.resolve()),
-                progress_bar=progress,
-                execution_timeout=timeout,
-                log_output=False,
-            )
+            pm.execute_notebook(str(input_path), str(executed), parameters=params, kernel_name=kernel_name,
+                                cwd=str(src.parent.resolve()), progress_bar=progress, execution_timeout=timeout,
+                                log_output=False)
             ok = True
         finally:
-            wall = time.perf_counter() - t0
-            _record_run(metrics_path, name=name, preset=preset, params=params, executed=executed, wall=wall,
-                        source=src, completed=ok)
+            _record_run(work / METRICS_FILE, name=name, preset=preset, params={**params, "results_dir": str(out_dir)},
+                        executed=executed, wall=time.perf_counter() - t0, source=src, completed=ok)
+            _settle(work, out_dir if ok else out_dir.with_name(out_dir.name + ".failed"))
     return out_dir
+
+
+def _settle(work: Path, target: Path) -> None:
+    """Move a finished run folder into place, replacing an earlier one only after the move is ready."""
+    import shutil
+
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.replace(old)
+    work.replace(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _record_run(
@@ -223,9 +260,8 @@ def _record_run(
     else:
         from simcardionet_lite.config import load_preset
 
-        overrides = params.get("overrides") or {}
         try:
-            cfg = load_preset(preset, **overrides).to_dict()
+            cfg = load_preset(preset, **(params.get("overrides") or {})).to_dict()
         except (KeyError, TypeError):
             cfg = None
         payload = {"schema": SCHEMA, "chapter": name, "preset": preset, "metrics": {}, "config": cfg,
@@ -253,6 +289,7 @@ def reproduce(
     book_dir: str | os.PathLike | None = None,
     kernel_name: str | None = None,
     timeout: int | None = None,
+    tag: str | None = None,
 ) -> list[Path]:
     """Execute the named chapters (``"all"`` = every chapter of the book) in order."""
     if list(chapters) == ["all"]:
@@ -260,10 +297,54 @@ def reproduce(
     else:
         paths = [resolve_chapter(c, book_dir) for c in chapters]
     return [
-        execute_chapter(p, preset=preset, parameters=parameters, results_root=results_root,
+        execute_chapter(p, preset=preset, parameters=parameters, results_root=results_root, tag=tag,
                         kernel_name=kernel_name, timeout=timeout)
         for p in paths
     ]
+
+
+#: the runner's environment variable holding each real data source's folder (gpu-reproduce workflow)
+DATA_ROOT_VARS = {"dataset1": "DATA_ROOT_DATASET1", "kaggle": "DATA_ROOT_KAGGLE", "ptbxl": "DATA_ROOT_PTBXL"}
+_CODE_CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)```", re.S)
+
+
+def _registered_sources() -> dict[str, str]:
+    """chapter -> the ``real_source`` its recipe registers, read from the recipe modules' source (no imports).
+
+    Why without importing: the GPU workflow builds its job matrix with a bare Python before the
+    package and torch are installed.
+    """
+    out: dict[str, str] = {}
+    folder = Path(__file__).resolve().parent / "experiments" / "recipes"
+    for py in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(py.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "register":
+                kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+                if "chapter" in kw and "real_source" in kw:
+                    out[kw["chapter"]] = kw["real_source"]
+    return out
+
+
+def chapter_matrix(book_dir: str | os.PathLike | None = None) -> list[dict[str, str]]:
+    """One entry per chapter: its name, the env variable of its data folder and extra ``--set`` settings.
+
+    A results chapter reads its recipe's real source; another chapter whose code (not only its
+    parameters cell) uses ``data_root`` reads Dataset I. Adding a chapter needs no edit of the workflow.
+    """
+    sources = _registered_sources()
+    rows = []
+    for md in chapter_sources(book_dir):
+        row = {"chapter": md.stem, "data_root": "", "sets": ""}
+        source = sources.get(md.stem)
+        if source is None:
+            cells = [c for c in _CODE_CELL.findall(md.read_text()) if not c.lstrip().startswith(":tags: [parameters]")]
+            source = "dataset1" if any("data_root" in c for c in cells) else None
+        if source is not None:
+            row["data_root"] = DATA_ROOT_VARS[source]
+        if source == "kaggle":  # a real Dataset II is tested after training on the real Dataset I
+            row["sets"] = f"data.train_root=${DATA_ROOT_VARS['dataset1']}"
+        rows.append(row)
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -273,7 +354,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m simcardionet_lite.notebooks", description=main.__doc__)
     p.add_argument("--check", action="store_true", help="only report drift; exit 1 if any notebook differs")
+    p.add_argument("--matrix", action="store_true", help="print the GPU workflow's chapter matrix as JSON and exit")
     args = p.parse_args(argv)
+    if args.matrix:
+        sys.stdout.write(json.dumps({"include": chapter_matrix()}) + "\n")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     changed = sync_notebooks(check=args.check)
     n = len(chapter_sources())

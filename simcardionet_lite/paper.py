@@ -35,43 +35,30 @@ class PaperResult:
     inferences: tuple[str, ...] = field(default_factory=tuple)  # ours, labelled as inference
 
 
-RESULTS: dict[str, PaperResult] = {
-    "dataset1": PaperResult(
-        key="dataset1",
-        dataset="Dataset I: 4-class Pakistani clinical ECG images",
-        protocol="3-fold cross-validation",
-        metrics={"accuracy": 0.975, "precision": 0.973, "recall": 0.973, "f1": 0.972},
-        source="ABS",
-        inferences=(
-            "inference: recall 0.973 != accuracy 0.975, and weighted recall always equals accuracy, "
-            "so the paper's P/R/F1 are most likely macro averages",
-            "inference: Dataset I is the Mendeley set of Khan & Hussain (928 files, 491 unique); "
-            "a file-level split leaks byte-identical copies across folds",
-        ),
-    ),
-    "dataset2": PaperResult(
-        key="dataset2",
-        dataset="Dataset II: external Kaggle ECG-image dataset",
-        protocol="out-of-distribution validation (training data and retraining not stated)",
-        metrics={"accuracy": 1.00, "precision": 1.00, "recall": 1.00, "f1": 1.00},
-        source="ABS",
-        inferences=(
-            "inference: if Dataset II is the Kaggle re-upload of the same Mendeley images, "
-            "the 'OOD' test contains Dataset I's own images",
-        ),
-    ),
-    "ptbxl": PaperResult(
-        key="ptbxl",
-        dataset="Dataset III: PTB-XL, 5 diagnostic superclasses",
-        protocol="not stated (split, image rendering and multi-label handling unknown)",
-        metrics={"accuracy": 0.921, "precision": None, "recall": None, "f1": 0.921},
-        source="ABS",
-        inferences=(
-            "inference: one accuracy and one F1 imply single-label 5-class classification",
-            "inference: accuracy == F1 fits a weighted F1 (or a class-balanced test set)",
-        ),
-    ),
-}
+def _abstract(key: str, dataset: str, protocol: str, scores: tuple[float | None, ...], *inferences: str) -> PaperResult:
+    """A result stated in the abstract: ``scores`` are accuracy, precision, recall, F1 (None = not reported)."""
+    return PaperResult(key=key, dataset=dataset, protocol=protocol, metrics=dict(zip(METRIC_NAMES, scores)),
+                       source="ABS", inferences=tuple(inferences))
+
+
+METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
+
+RESULTS: dict[str, PaperResult] = {r.key: r for r in (
+    _abstract("dataset1", "Dataset I: 4-class Pakistani clinical ECG images", "3-fold cross-validation",
+              (0.975, 0.973, 0.973, 0.972),
+              "inference: recall 0.973 != accuracy 0.975, and weighted recall always equals accuracy, "
+              "so the paper's P/R/F1 are most likely macro averages",
+              "inference: Dataset I is the Mendeley set of Khan & Hussain (928 files, 491 unique); "
+              "a file-level split leaks byte-identical copies across folds"),
+    _abstract("dataset2", "Dataset II: external Kaggle ECG-image dataset",
+              "out-of-distribution validation (training data and retraining not stated)", (1.00, 1.00, 1.00, 1.00),
+              "inference: if Dataset II is the Kaggle re-upload of the same Mendeley images, "
+              "the 'OOD' test contains Dataset I's own images"),
+    _abstract("ptbxl", "Dataset III: PTB-XL, 5 diagnostic superclasses",
+              "not stated (split, image rendering and multi-label handling unknown)", (0.921, None, None, 0.921),
+              "inference: one accuracy and one F1 imply single-label 5-class classification",
+              "inference: accuracy == F1 fits a weighted F1 (or a class-balanced test set)"),
+)}
 
 #: Claims of the paper that are not numbers but that the book tests.
 CLAIMS: dict[str, tuple[str, str]] = {
@@ -82,8 +69,6 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "gradcam": ("Grad-CAM maps focus on clinically relevant ECG regions", "ABS"),
     "sota_ptbxl": ("beats dual-branch CNNs, entropy-enhanced CNNs and Bi-GRU models on PTB-XL", "ABS"),
 }
-
-METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
 
 #: The published PTB-XL benchmark this project compares its multi-label AUC with (not the
 #: SimCardioNet paper): Strodthoff, Wagner, Schaeffter & Samek, "Deep Learning for ECG Analysis:

@@ -6,9 +6,11 @@ checkpoint carries the model configuration and the class names, so the command b
 right network by itself, and a checkpoint that does not fit that configuration fails with a
 message that says so instead of a tensor-shape traceback.
 
-Checkpoint format (``save_checkpoint``): a ``torch.save`` dict with ``format``, ``config``
-(``Config.to_dict()``), ``classes`` and ``model`` (state dict); it is loaded with
-``weights_only=True``.
+Checkpoints are the package's one format (:mod:`simcardionet_lite.checkpoint`: write one with
+``simcardionet_lite.checkpoint.save_checkpoint(path, model, cfg, classes)``); it is loaded with
+``weights_only=True``. The page is read and prepared by the data package's own functions
+(``load_image``, ``prepare_page`` with the checkpoint's ``preprocessing``), so a page reaches the
+model exactly as in training.
 """
 
 from __future__ import annotations
@@ -18,136 +20,73 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from simcardionet_lite.checkpoint import load_checkpoint, preprocessing_of
 from simcardionet_lite.config import Config, load_preset
 from simcardionet_lite.errors import DataError
 
 log = logging.getLogger(__name__)
 
-FORMAT = "simcardionet-lite/classifier-v1"
 
-
-def save_checkpoint(path: str | Path, model: torch.nn.Module, cfg: Config, classes: tuple[str, ...] | list[str]) -> Path:
-    """Write a classifier checkpoint that :func:`load_checkpoint` and the CLI understand."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {"format": FORMAT, "config": cfg.to_dict(), "classes": list(classes), "model": model.state_dict()}, path
-    )
-    return path
-
-
-def load_checkpoint(path: str | Path, expect: Config | None = None) -> tuple[torch.nn.Module, Config, tuple[str, ...]]:
-    """Build the model a checkpoint describes and load its weights.
-
-    Raises :class:`DataError` for a missing file, a file that is not a simcardionet-lite
-    classifier checkpoint, a checkpoint whose weights do not fit its stored configuration, or
-    (when ``expect`` is given) a checkpoint trained with another model or input configuration.
-    """
-    from simcardionet_lite.model.backbone import SimCardioNet
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("checkpoint not found", path=path, fix="pass the path of a .pt file written by training")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not our checkpoint"
-        raise DataError(
-            f"cannot read the checkpoint ({type(exc).__name__}: {exc})",
-            path=path,
-            fix="pass a checkpoint saved by simcardionet-lite (torch.save of a dict of tensors)",
-        ) from exc
-    if not isinstance(state, dict) or "config" not in state or "classes" not in state or "model" not in state:
-        raise DataError(
-            "not a simcardionet-lite classifier checkpoint (it lacks config, classes or model)",
-            path=path,
-            fix="save checkpoints with simcardionet_lite.predict.save_checkpoint",
-        )
-    try:
-        cfg = Config.from_dict(state["config"])
-    except (KeyError, TypeError) as exc:
-        raise DataError(
-            f"the checkpoint's configuration is not one this version understands: {exc}",
-            path=path,
-            fix="re-export the checkpoint with this version of simcardionet-lite",
-        ) from exc
-    classes = tuple(state["classes"])
-    if expect is not None:
-        diffs = config_differences(expect, cfg)
-        if diffs:
-            raise DataError(
-                "checkpoint of another configuration: " + "; ".join(diffs),
-                path=path,
-                fix="use the preset/overrides the checkpoint was trained with, or omit --preset",
-            )
-    model = SimCardioNet(cfg.model, len(classes))
-    try:
-        model.load_state_dict(state["model"], strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0:3]
-        raise DataError(
-            "checkpoint of another configuration: its weights do not fit the model its config describes ("
-            + " ".join(first)
-            + ")",
-            path=path,
-            fix="the file was edited or saved with another model config; retrain or re-export it",
-        ) from exc
-    model.eval()
-    return model, cfg, classes
-
-
-def config_differences(expect: Config, got: Config) -> list[str]:
-    """Human-readable differences in the model section and the input geometry."""
-    diffs: list[str] = []
-    e, g = expect.to_dict(), got.to_dict()
-    for k in e["model"]:
-        if e["model"][k] != g["model"].get(k):
-            diffs.append(f"model.{k} is {g['model'].get(k)} in the checkpoint, {e['model'][k]} requested")
-    for k in ("image_size", "crop_header_footer", "grayscale", "label_set"):
-        if e["data"][k] != g["data"].get(k):
-            diffs.append(f"data.{k} is {g['data'].get(k)} in the checkpoint, {e['data'][k]} requested")
-    return diffs
-
-
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as uint8 ``H x W x 3`` RGB; :class:`DataError` if missing or unreadable."""
-    from PIL import Image, UnidentifiedImageError
+def read_page(path: str | Path) -> np.ndarray:
+    """Read an image file as uint8 ``H x W x 3`` RGB exactly as the training loaders do
+    (:func:`simcardionet_lite.data.datasets.load_image`: transparency composited on white,
+    grey/palette/CMYK converted); :class:`DataError` if missing or unreadable."""
+    from simcardionet_lite.data.datasets import load_image
 
     path = Path(path)
     if not path.is_file():
         raise DataError("image not found", path=path, fix="check the path of the ECG image")
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        page, _mode = load_image(path)
+    except DataError as exc:
+        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else "DataError"
         raise DataError(
-            f"cannot read the image ({type(exc).__name__})",
+            f"cannot read the image ({cause})",
             path=path,
             fix="pass a JPEG or PNG scan/photo of an ECG page",
         ) from exc
+    return page
 
 
-def preprocess(page: np.ndarray, cfg: Config) -> torch.Tensor:
+def preprocess(page: np.ndarray, preprocessing: Mapping[str, Any] | Config) -> torch.Tensor:
     """Page (uint8 H x W x 3) to the model's input ``1 x 3 x h x w`` in [0, 1].
 
-    Uses the data package's page preparation (header/footer crop and resize), so a page is
-    prepared exactly as in training.
+    ``preprocessing`` is a checkpoint's :attr:`~simcardionet_lite.checkpoint.Checkpoint.preprocessing`
+    (or a :class:`Config`, whose :func:`~simcardionet_lite.checkpoint.preprocessing_of` is used);
+    the data package's page preparation does the work, so a page is prepared exactly as in training.
     """
     from simcardionet_lite.data.datasets import prepare_page
 
-    img = prepare_page(page, cfg.data)
+    spec = preprocessing_of(preprocessing) if isinstance(preprocessing, Config) else preprocessing
+    img = prepare_page(page, spec)
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
 
 
+def _warn_if_other_page_preparation(preprocessing: Mapping[str, Any], path: str | Path) -> None:
+    from simcardionet_lite.data.datasets import DATA_VERSION
+
+    if preprocessing.get("data_version") != DATA_VERSION:
+        log.warning("%s was trained on pages prepared by %s; this version prepares them as %s: predictions may shift",
+                    path, preprocessing.get("data_version"), DATA_VERSION)
+
+
 def predict_page(
-    page: np.ndarray, model: torch.nn.Module, cfg: Config, classes: tuple[str, ...], cam: bool = False
+    page: np.ndarray,
+    model: torch.nn.Module,
+    preprocessing: Mapping[str, Any] | Config,
+    classes: Sequence[str],
+    cam: bool = False,
 ) -> dict[str, Any]:
-    """Class probabilities for one page, and optionally the Grad-CAM of the top class."""
-    x = preprocess(page, cfg)
+    """Class probabilities for one page, and optionally the Grad-CAM of the top class.
+
+    ``preprocessing``: the checkpoint's (or a :class:`Config`), see :func:`preprocess`.
+    """
+    x = preprocess(page, preprocessing)
     with torch.no_grad():
         prob = model(x).softmax(dim=1)[0].numpy()
     top = int(prob.argmax())
@@ -197,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         expect = load_preset(args.preset) if args.preset else None
-        model, cfg, classes = load_checkpoint(args.checkpoint, expect=expect)
-        page = load_image(args.image)
-        res = predict_page(page, model, cfg, classes, cam=bool(args.cam))
+        ckpt = load_checkpoint(args.checkpoint, expect=expect)
+        page = read_page(args.image)
+        _warn_if_other_page_preparation(ckpt.preprocessing, args.checkpoint)
+        res = predict_page(page, ckpt.model, ckpt.preprocessing, ckpt.classes, cam=bool(args.cam))
         if args.cam:
             res["cam_path"] = str(write_overlay(page, res["cam"], args.cam))
     except DataError as err:

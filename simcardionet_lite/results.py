@@ -12,6 +12,7 @@ the numbers of a full ``paper`` run beside the paper's own.
 File format (``schema`` = ``simcardionet-lite/metrics-v1``)::
 
     {"schema", "chapter", "preset", "metrics", "config", "config_hash", "seeds",
+     "data": {role: {"source", "root", "fingerprint", "n", "counts", ...}},
      "metadata": {"git": {"commit", "dirty", "branch"}, "packages": {...},
                   "hardware": {...}, "python": {...}, "timestamp_utc", "kernel_uptime_s"},
      "extra": {...}}
@@ -210,14 +211,17 @@ def publish(
     cfg: Any,
     results_dir: str | os.PathLike | None,
     seeds: Sequence[int] | int | None = None,
+    data: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Path | None:
     """Write ``<results_dir>/metrics.json`` (metrics + config + seeds + metadata).
 
     A no-op returning ``None`` when ``results_dir`` is ``None``: chapters always call this at
     their end, and only a ``reproduce`` run (or a user who sets ``results_dir``) records it.
-    ``seeds`` defaults to the config's ``eval.seeds`` (or ``cfg.seed``). The write is atomic
-    (temp file, then rename) so a killed run never leaves half a JSON behind.
+    ``seeds`` defaults to the config's ``eval.seeds`` (or ``cfg.seed``). ``data`` records the
+    datasets the numbers come from (role -> source, root, content fingerprint, counts; see
+    ``data.factory.dataset_record``). The write is atomic (temp file, then rename) so a killed
+    run never leaves half a JSON behind.
     """
     if results_dir is None:
         return None
@@ -236,6 +240,7 @@ def publish(
         "config": cfg_dict,
         "config_hash": cfg.hash() if hasattr(cfg, "hash") else None,
         "seeds": to_jsonable(list(seeds) if seeds is not None else None),
+        "data": to_jsonable(dict(data)) if data is not None else None,
         "metadata": run_metadata(),
         "extra": to_jsonable(dict(extra or {})),
     }
@@ -274,8 +279,22 @@ def load_committed(chapter: str, tag: str = "paper", root: str | os.PathLike | N
         raise ValueError(f"committed results file {path} is not valid JSON: {exc}") from exc
 
 
+def committed_tags(chapter: str, root: str | os.PathLike | None = None) -> list[str]:
+    """The result folders committed for ``chapter`` (``results/<chapter>/<tag>/metrics.json``), sorted.
+
+    Runs of the plain ``smoke`` preset (tags ending in ``-smoke``) are demos of the code, not
+    results, and are left out.
+    """
+    base = (repo_root() if root is None else Path(root)) / "results" / chapter_name(chapter)
+    if not base.is_dir():
+        return []
+    return sorted(p.parent.name for p in base.glob(f"*/{METRICS_FILE}")
+                  if not p.parent.name.endswith("-smoke") and not p.parent.name.endswith(".failed"))
+
+
 __all__ = [
     "SCHEMA",
+    "committed_tags",
     "run_metadata",
     "publish",
     "load_committed",

@@ -10,6 +10,7 @@ import pytest
 
 from simcardionet_lite.data import audit as A
 from simcardionet_lite.data import fixtures as F
+from simcardionet_lite.experiments import protocols as P
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +84,14 @@ def test_file_level_cv_leaks_grouped_does_not():
     rng = np.random.default_rng(0)
     groups = np.repeat(np.arange(60), rng.integers(1, 4, 60))  # planted copies: 1-3 files per image
     labels = groups % 4
-    file_splits = A.cv_splits(labels, groups, 3, protocol="file", seed=0)
-    grouped = A.cv_splits(labels, groups, 3, protocol="grouped", seed=0)
-    assert sum(f["leaked"] for f in A.leakage(file_splits, groups)) > 0
-    assert sum(f["leaked"] for f in A.leakage(grouped, groups)) == 0
+    file_splits = P.cv_splits(labels, groups, 3, protocol="file", seed=0)
+    grouped = P.cv_splits(labels, groups, 3, protocol="grouped", seed=0)
+    assert sum(f["leaked"] for f in P.leakage(file_splits, groups)) > 0
+    assert sum(f["leaked"] for f in P.leakage(grouped, groups)) == 0
     for tr, te in grouped:
         assert set(labels[te]) == set(range(4))  # still stratified
     with pytest.raises(ValueError):
-        A.cv_splits(labels, None, 3, protocol="grouped")
+        P.cv_splits(labels, None, 3, protocol="grouped")
 
 
 def test_cli(trees, tmp_path, capsys):
@@ -109,7 +110,8 @@ def test_cli(trees, tmp_path, capsys):
 def test_top_level_alias():
     import simcardionet_lite.audit as top
 
-    assert top.main is A.main and top.cv_splits is A.cv_splits
+    assert top.main is A.main and top.summary_lines is A.summary_lines
+    assert set(top.__all__) <= set(dir(top))
 
 
 @pytest.mark.realdata
@@ -124,8 +126,8 @@ def test_real_dataset1_duplicates(realdata):
     # 3-fold CV over files puts copies of most test images into training; grouped CV none
     groups = A.duplicate_groups(man)
     labels = pd.factorize(man["class"])[0]
-    leaked_file = sum(f["leaked"] for f in A.leakage(A.cv_splits(labels, groups, 3, "file", seed=0), groups))
-    leaked_grouped = sum(f["leaked"] for f in A.leakage(A.cv_splits(labels, groups, 3, "grouped", seed=0), groups))
+    leaked_file = sum(f["leaked"] for f in P.leakage(P.cv_splits(labels, groups, 3, "file", seed=0), groups))
+    leaked_grouped = sum(f["leaked"] for f in P.leakage(P.cv_splits(labels, groups, 3, "grouped", seed=0), groups))
     assert leaked_file > 400 and leaked_grouped == 0
     # and the shipped checksums agree with the files
     ref = pd.read_csv(realdata / "dataset1_mendeley" / "manifest.csv")
@@ -176,3 +178,26 @@ def test_real_dataset1_matches_published_structure(realdata):
     v = A.verify_manifest(A.build_manifest(realdata / "dataset1_mendeley", phash=False), ref)
     assert v["n_found"] == v["n_expected"] == 928 and not v["missing"] and not v["extra"] and not v["class_mismatch"]
     assert v["duplicate_structure_as_published"]
+
+
+def test_page_hash_reads_full_size_pixels_upright(tmp_path):
+    """The audit reads pixels through data.images.load_image: a full-size original sits a few
+    bits from its own downscaled copy (a reduced JPEG draft decode put them 13-18 bits apart
+    here, 25-58 on real pages), and a phone photo stored sideways with an EXIF turn is its page."""
+    import cv2
+    from PIL import Image
+
+    page = F.synthetic_pages(1, seed=0, size=(262, 368))["MI"][0]
+    big = cv2.resize(page, (2213, 1572), interpolation=cv2.INTER_CUBIC)  # Dataset I's original size
+    Image.fromarray(big).save(tmp_path / "big.jpg", quality=90)
+    Image.fromarray(cv2.resize(big, (737, 524), interpolation=cv2.INTER_AREA)).save(tmp_path / "small.jpg", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(big).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "turned.jpg", quality=90, exif=exif)
+    rows = {n: A._hash_file(tmp_path / n) for n in ("big.jpg", "small.jpg", "turned.jpg")}
+    assert rows["big.jpg"][2:4] == (2213, 1572) and rows["turned.jpg"][2:4] == (2213, 1572)  # full decode, upright
+    with Image.open(tmp_path / "big.jpg") as im:
+        full = A._to_hex(A.page_hash(np.asarray(im.convert("RGB"))))
+    assert rows["big.jpg"][0] == full  # the hash of every pixel, not of a reduced draft
+    d = A.hamming_matrix([rows["big.jpg"][0]], [rows["small.jpg"][0], rows["turned.jpg"][0]])[0]
+    assert d[0] <= 12 and d[1] <= 12, d

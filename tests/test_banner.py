@@ -1,4 +1,4 @@
-"""The banner of a results chapter says which data its numbers come from."""
+"""The banner of a results chapter says which data its numbers come from (read from the config)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from simcardionet_lite import experiments as ex
 from simcardionet_lite.errors import DataError
-from simcardionet_lite.experiments import banner
 
 
 def test_no_data_root_gives_synthetic_banner_and_says_no_committed_run() -> None:
-    b = banner("05_dataset1", None, "smoke")
+    r = ex.get("05_dataset1")
+    b = ex.banner(r.title, r.config("smoke"))
     assert b.kind == "synthetic"
     assert "SYNTHETIC DATA" in b.text and "mendeley" in b.text
     assert "No committed results" in b.text
@@ -20,26 +21,47 @@ def test_no_data_root_gives_synthetic_banner_and_says_no_committed_run() -> None
 
 
 def test_synthetic_banner_names_committed_runs() -> None:
-    b = banner("07_ptbxl", None, "paper", committed={"paper": {"metrics": {}}, "real-cpu": {"metrics": {}}})
-    assert b.kind == "synthetic" and b.committed == ("paper", "real-cpu")
-    assert "`paper`" in b.text and "`real-cpu`" in b.text
+    r = ex.get("07_ptbxl")
+    b = ex.banner(r.title, r.config("paper"), committed={"ptbxl-paper": {"metrics": {}}, "real-cpu": {"metrics": {}}})
+    assert b.kind == "synthetic" and b.committed == ("ptbxl-paper", "real-cpu")
+    assert "`ptbxl-paper`" in b.text and "`real-cpu`" in b.text
     assert "No committed" not in b.text and "Smoke preset" not in b.text
     assert "ptbxl" in b.text
 
 
 def test_real_data_root_gives_real_banner(tmp_path: Path) -> None:
-    b = banner("05_dataset1", tmp_path, "paper")
-    assert b.kind == "real" and "REAL DATA" in b.text and str(tmp_path) in b.text
+    r = ex.get("05_dataset1")
+    b = ex.banner(r.title, r.config("paper", data_root=tmp_path))
+    assert b.kind == "real" and "REAL DATA" in b.text and str(tmp_path.resolve()) in b.text
+    assert "data.source = dataset1" in b.text
     assert "SYNTHETIC" not in b.text and "No committed" not in b.text
 
 
 def test_missing_data_root_is_an_error_not_a_silent_fallback(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist") as err:
-        banner("06_dataset2", tmp_path / "nope", "smoke")
+        ex.get("06_dataset2").config("smoke", data_root=tmp_path / "nope")
     assert err.value.fix and "None" in err.value.fix
 
 
 def test_constructed_standin_is_labelled_as_constructed(tmp_path: Path) -> None:
-    b = banner("06_dataset2", tmp_path, "smoke", constructed=True)
+    r = ex.get("06_dataset2")
+    b = ex.banner(r.title, r.config("smoke", data_root=tmp_path, overrides={"data.source": "kaggle_standin"}))
     assert b.kind == "constructed" and "CONSTRUCTED STAND-IN" in b.text
     assert "REAL DATA" not in b.text and "not the Kaggle dataset" in b.text
+
+
+def test_corpus_note_says_whether_test_pages_were_pretrained_on() -> None:
+    from simcardionet_lite.config import load_preset
+
+    assert "transductive" in ex.corpus_note(load_preset("smoke"))
+    assert "inductive" in ex.corpus_note(load_preset("paper")) and "no test page" in ex.corpus_note(load_preset("paper"))
+
+
+def test_run_description_reads_old_and_new_results_files() -> None:
+    old = {"config": {"experiment": {"pretrain_pool": "fold"}, "data": {"image_size": [128, 176]}},
+           "extra": {"data_root": "/x"}, "preset": "smoke", "seeds": [0]}
+    new = {"config": {"pretrain": {"corpus": "all_pages"}}, "data": {"pages": {"source": "synthetic"}}, "preset": "smoke"}
+    assert ex.run_description(old).startswith("real data") and "`train_pages`" in ex.run_description(old)
+    assert ex.run_description(new).startswith("synthetic data") and "`all_pages`" in ex.run_description(new)
+    standin = {"data": {"train": {"source": "dataset1"}, "test": {"source": "kaggle_standin"}}}
+    assert ex.run_description(standin).startswith("CONSTRUCTED")

@@ -45,8 +45,8 @@ def test_default_difficulty_is_above_chance_and_below_perfect(tmp_path):
     from simcardionet_lite.config import load_preset
     from simcardionet_lite.data.datasets import build_dataset
 
-    cfg = load_preset("smoke")
-    ds = build_dataset(cfg.data, n_per_class=100, cache_dir=tmp_path)
+    cfg = load_preset("smoke", **{"data.n_per_class": 100, "data.cache_dir": str(tmp_path)})
+    ds = build_dataset(cfg.data)
     X, y = ds.images_uint8(), ds.labels
     acc = []
     for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):

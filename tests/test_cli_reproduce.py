@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from simcardionet_lite import cli
-from simcardionet_lite.notebooks import parse_value
 
 from _myst import MYST_HEADER
 
@@ -51,10 +50,16 @@ FAILING = HEADER + """
 
 preset = "smoke"
 results_dir = None
+fail = True
 ```
 
 ```{code-cell} ipython3
-raise RuntimeError("this chapter is broken on purpose")
+from simcardionet_lite import load_preset
+from simcardionet_lite.results import publish
+
+if fail:
+    raise RuntimeError("this chapter is broken on purpose")
+publish({"value": 1}, cfg=load_preset(preset), results_dir=results_dir)
 ```
 """
 
@@ -69,19 +74,23 @@ def tiny_chapter(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_reproduce_runs_chapter_and_writes_results(tiny_chapter: Path, tmp_path: Path) -> None:
+def test_reproduce_runs_chapter_and_writes_results(tiny_chapter: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     results = tmp_path / "results"
+    (tmp_path / "where").mkdir()
+    monkeypatch.chdir(tmp_path)
     rc = cli.main([
         "reproduce", "--preset", "paper", "--chapter", str(tiny_chapter), "--results-root", str(results),
-        "-p", "scale", "3", "-p", "data_root", "/some/where", "-p", "overrides", '{"pretrain.epochs": 2}',
+        "-p", "scale=3", "-p", "data_root=where", "--set", "pretrain.epochs=2",
     ])
     assert rc == 0
-    out = results / "42_tiny" / "paper"
+    out = results / "42_tiny" / "real-paper"  # a data root: real; the preset names the run
     executed = out / "42_tiny.ipynb"
     assert executed.is_file()
     d = json.loads((out / "metrics.json").read_text())
-    # the chapter computed with the injected parameters and the preset's config + override
-    assert d["metrics"] == {"value": 6, "data_root": "/some/where"}
+    # the chapter computed with the injected parameters (the relative path resolved against the caller's
+    # folder, not book/) and the preset's config + the --set override
+    assert d["metrics"] == {"value": 6, "data_root": str(tmp_path / "where")}
     assert d["preset"] == "paper" and d["config"]["preset"] == "paper"
     assert d["config"]["pretrain"]["epochs"] == 2
     assert d["config"]["data"]["image_size"] == [224, 224]
@@ -96,33 +105,53 @@ def test_reproduce_runs_chapter_and_writes_results(tiny_chapter: Path, tmp_path:
     # the executed notebook holds the injected parameters cell (papermill's record)
     nb = json.loads(executed.read_text())
     assert any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    assert not [p for p in (results / "42_tiny").iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
 @pytest.mark.slow
-def test_reproduce_failing_chapter_exits_nonzero_and_records_the_run(tmp_path: Path) -> None:
+def test_a_failed_rerun_keeps_the_earlier_result_and_records_itself(tmp_path: Path) -> None:
     md = tmp_path / "43_broken.md"
     md.write_text(FAILING)
-    rc = cli.main(["reproduce", "--chapter", str(md), "--results-root", str(tmp_path / "r")])
-    assert rc == 1
-    d = json.loads((tmp_path / "r" / "43_broken" / "smoke" / "metrics.json").read_text())
-    assert d["run"]["completed"] is False
-    assert d["metrics"] == {}
+    root = tmp_path / "r"
+    assert cli.main(["reproduce", "--chapter", str(md), "--results-root", str(root), "-p", "fail=False"]) == 0
+    good = root / "43_broken" / "synthetic-smoke" / "metrics.json"
+    before = good.read_text()
+    assert json.loads(before)["metrics"] == {"value": 1}
+    assert cli.main(["reproduce", "--chapter", str(md), "--results-root", str(root)]) == 1
+    assert good.read_text() == before  # the earlier result is untouched
+    failed = json.loads((root / "43_broken" / "synthetic-smoke.failed" / "metrics.json").read_text())
+    assert failed["run"]["completed"] is False and failed["metrics"] == {}
 
 
-def test_reproduce_unknown_chapter_and_bad_parameters(tmp_path: Path) -> None:
+def test_reproduce_refuses_unknown_chapters_presets_and_parameters(tmp_path: Path, tiny_chapter: Path) -> None:
     assert cli.main(["reproduce", "--chapter", "99_nope", "--book-dir", str(tmp_path)]) == 2
     assert cli.main(["reproduce", "--chapter", "x", "--preset", "huge"]) == 2
-    assert cli.main(["reproduce", "--chapter", "x", "-p", "preset", "paper"]) == 2
+    assert cli.main(["reproduce", "--chapter", "x", "-p", "preset=paper"]) == 2
+    assert cli.main(["reproduce", "--chapter", str(tiny_chapter), "-p", "data_root"]) == 2  # no "="
+    # papermill would only warn and run on synthetic data: refused, naming the known parameters
+    assert cli.main(["reproduce", "--chapter", str(tiny_chapter), "-p", "data_rot=/x",
+                     "--results-root", str(tmp_path / "r")]) == 2
+    assert cli.main(["reproduce", "--chapter", str(tiny_chapter), "-p", "overrides=epochs",
+                     "--results-root", str(tmp_path / "r")]) == 2
+    assert cli.main(["reproduce", "--chapter", str(tiny_chapter), "-p", "data_root=123",
+                     "--results-root", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()  # refused before any work
 
 
-def test_parse_value() -> None:
-    assert parse_value("3") == 3
-    assert parse_value("0.5") == 0.5
-    assert parse_value('{"pretrain.epochs": 2}') == {"pretrain.epochs": 2}
-    assert parse_value("None") is None and parse_value("null") is None
-    assert parse_value("True") is True
-    assert parse_value("/data/mendeley") == "/data/mendeley"
-    assert parse_value("paper") == "paper"
+def test_run_lists_and_runs_a_registered_recipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert "dataset1_cv" in listing and "10_gradcam" in listing
+    assert cli.main(["run", "nope"]) == 2
+    assert cli.main(["run", "05", "--set", "pretrain.epochs"]) == 2
+    rc = cli.main(["run", "06", "--results-root", str(tmp_path), "--set", "data.image_size=[32,48]",
+                   "--set", "data.n_per_class=4", "--set", f"data.cache_dir={tmp_path / 'cache'}",
+                   "--set", "pretrain.epochs=1", "--set", "finetune.epochs=1", "--set", "eval.n_bootstrap=10",
+                   "--tag", "tiny"])
+    assert rc == 0
+    d = json.loads((tmp_path / "06_dataset2" / "synthetic-tiny" / "metrics.json").read_text())
+    assert d["extra"]["recipe"]["name"] == "dataset2_ood" and set(d["data"]) == {"train", "test"}
+    assert str(tmp_path / "06_dataset2" / "synthetic-tiny" / "metrics.json") in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("command,module", [("audit", "simcardionet_lite.data.audit"),

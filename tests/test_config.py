@@ -92,3 +92,33 @@ def test_paper_preset_is_larger_than_smoke() -> None:
     assert p.data.image_size[0] * p.data.image_size[1] > s.data.image_size[0] * s.data.image_size[1]
     assert p.pretrain.epochs > s.pretrain.epochs and p.finetune.epochs > s.finetune.epochs
     assert s.eval.folds == p.eval.folds == 3  # paper: 3-fold CV in both presets
+
+
+def test_one_settings_syntax_for_every_command() -> None:
+    from simcardionet_lite.config import parse_assignments, parse_value
+
+    assert parse_value("3") == 3 and parse_value("0.5") == 0.5
+    assert parse_value('{"pretrain.epochs": 2}') == {"pretrain.epochs": 2}
+    assert parse_value("None") is None and parse_value("null") is None and parse_value("True") is True
+    assert parse_value("/data/mendeley") == "/data/mendeley" and parse_value("paper") == "paper"
+    assert parse_value("[128, 176]") == [128, 176] and parse_value("(1, 2)") == (1, 2)
+    got = parse_assignments(["pretrain.epochs=2", "data.image_size=[128,176]", "data.root=/a=b", "model.pool=grid"])
+    assert got == {"pretrain.epochs": 2, "data.image_size": [128, 176], "data.root": "/a=b", "model.pool": "grid"}
+    cfg = load_preset("smoke", **got)
+    assert cfg.data.image_size == (128, 176) and cfg.model.pool == "grid"  # lists become the fields' tuples
+    with pytest.raises(ValueError, match="expected KEY=VALUE"):
+        parse_assignments(["pretrain.epochs"], option="-p")
+
+
+def test_dead_config_is_gone_and_defaults_agree() -> None:
+    from dataclasses import fields
+
+    from simcardionet_lite.config import ExperimentConfig, FinetuneConfig, LossConfig
+    from simcardionet_lite.losses import HybridContrastiveLoss
+
+    assert "label_fraction" not in {f.name for f in fields(FinetuneConfig)}
+    gone = {"pretrain_pool", "ablation_seeds", "synthetic_duplicate_fraction", "kaggle_jpeg_quality", "ptbxl_n_per_class"}
+    assert not gone & {f.name for f in fields(ExperimentConfig)}
+    loss = HybridContrastiveLoss()
+    assert (loss.temperature, loss.lam) == (LossConfig().temperature, LossConfig().lam)
+    assert load_preset("paper").pretrain.corpus == "train_pages"  # inductive at full size

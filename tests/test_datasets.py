@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -78,7 +80,9 @@ def test_build_dataset_from_config(tmp_path):
     ds = build_dataset(cfg.data)
     assert isinstance(ds, SyntheticECG) and len(ds) == 8 and ds.images_uint8().shape[1:3] == (48, 64)
     with pytest.raises(DataError, match="data.root"):
-        build_dataset(cfg.data, source="ptbxl")
+        build_dataset(dataclasses.replace(cfg.data, source="ptbxl"))
+    with pytest.raises(TypeError, match="DataConfig field"):  # data fields change only through the config
+        build_dataset(cfg.data, n_per_class=3)
 
 
 def test_crop_header_footer_removes_printed_heart_rate(tmp_path):
@@ -177,3 +181,22 @@ def test_real_dataset1(realdata, tmp_path):
     assert len(ds) == 928 and len(ds.skipped) == 0
     assert ds.class_counts() == {"MI": 239, "PMI": 172, "AHB": 233, "NORM": 284}
     assert len(set(ds.groups)) == 491
+
+
+def test_datasets_module_is_a_facade():
+    """data/datasets.py only re-exports: every name is defined in a one-concept module."""
+    import ast
+    import inspect
+
+    import simcardionet_lite.data.datasets as D
+
+    tree = ast.parse(inspect.getsource(D))
+    assert not [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+    for name in D.__all__:
+        obj = getattr(D, name)
+        if callable(obj):
+            assert obj.__module__ != D.__name__, name
+    from simcardionet_lite.data import factory, images, pages, ptbxl, synthetic
+
+    assert D.load_image is images.load_image and D.PTBXL is ptbxl.PTBXL and D.SyntheticECG is synthetic.SyntheticECG
+    assert D.build_dataset is factory.build_dataset and D.prepare_page is pages.prepare_page

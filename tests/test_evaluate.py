@@ -52,7 +52,10 @@ def test_single_class_fold_has_no_auc_and_perfect_predictions_score_one() -> Non
 def test_summarize_mean_sd() -> None:
     s = summarize([{"accuracy": 0.8, "macro_auc": None}, {"accuracy": 0.6, "macro_auc": 0.7}], ["accuracy", "macro_auc"])
     assert s["accuracy"]["mean"] == pytest.approx(0.7) and s["accuracy"]["sd"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
-    assert s["macro_auc"] == {"mean": 0.7, "sd": 0.0, "values": [0.7]}
+    assert s["macro_auc"] == {"mean": 0.7, "sd": 0.0, "n": 1, "values": [0.7]}
+    # metrics dicts that hold {"value": ...} summarise like flat floats; keys=None takes the numeric ones
+    assert summarize([{"accuracy": {"value": 0.5}}, {"accuracy": 0.7}], ["accuracy"])["accuracy"]["mean"] == pytest.approx(0.6)
+    assert list(summarize([{"a": 1.0, "b": "x", "c": True}], None)) == ["a"]
 
 
 def test_knn_and_linear_probe_on_separable_features() -> None:
@@ -61,8 +64,27 @@ def test_knn_and_linear_probe_on_separable_features() -> None:
     ytr, yte = rng.integers(0, 3, 30), rng.integers(0, 3, 20)
     ftr, fte = centres[ytr] + rng.normal(size=(30, 5)), centres[yte] + rng.normal(size=(20, 5))
     assert knn_accuracy(ftr, ytr, fte, yte, k=5) > 0.9
-    lp = linear_probe(ftr, ytr, fte, yte, n_classes=4)
-    assert lp["accuracy"] > 0.9 and lp["probs"].shape == (20, 4) and np.allclose(lp["probs"][:, 3], 0)
+    probs = linear_probe(ftr, ytr, fte, n_classes=4)
+    assert (probs.argmax(1) == yte).mean() > 0.9 and probs.shape == (20, 4) and np.allclose(probs[:, 3], 0)
+    one = linear_probe(ftr[ytr == 1], ytr[ytr == 1], fte, n_classes=3)  # one training class: nothing to fit
+    assert np.all(one[:, 1] == 1.0)
+
+
+def test_infer_matches_a_plain_forward_and_restores_train_mode() -> None:
+    from simcardionet_lite.evaluate import infer
+    from simcardionet_lite.model.backbone import SimCardioNet
+
+    torch.manual_seed(0)
+    m = SimCardioNet(TINY, 3).train()
+    x = torch.rand(5, 3, 32, 32)
+    out = infer(m, x, batch_size=2)
+    assert m.training  # restored
+    m.eval()
+    with torch.no_grad():
+        assert torch.allclose(out, m(x), atol=1e-6)
+        assert torch.allclose(infer(m, x, output="features", batch_size=3), m.features(x), atol=1e-6)
+    with pytest.raises(ValueError, match="logits"):
+        infer(m, x, output="probs")
 
 
 def test_predict_and_features_on_a_subset() -> None:

@@ -48,16 +48,14 @@ def test_train_val_split_keeps_duplicate_groups_together_and_every_class_in_trai
     assert set(ds.labels[tr]) == {0, 1, 2} and len(va) > 0
 
 
-def test_subset_view_keeps_interface_and_its_own_transform() -> None:
+def test_data_identity_names_the_pages_and_their_content() -> None:
     ds = _toy()
     a, b = ex.subset(ds, [0, 1, 2]), ex.subset(ds, [3, 4])
-    a.transform = lambda x: x * 0
-    assert a.classes == ds.classes and list(a.labels) == [0, 0, 0] and a.ids == ["item0", "item1", "item2"]
-    assert float(a[0][0].sum()) == 0.0 and float(b[0][0].sum()) > 0  # b unaffected
-    nested = ex.subset(a, [2])
-    assert nested.parent is ds and nested.ids == ["item2"]
     assert ex.data_identity(a) != ex.data_identity(b)
     assert ex.data_identity(a) == ex.data_identity(ex.subset(ds, [0, 1, 2]))
+    other = _toy()
+    other.fingerprint = "another content"  # same ids, other bytes: another encoder
+    assert ex.data_identity(ex.subset(other, [0, 1, 2])) != ex.data_identity(a)
 
 
 def test_label_subset_is_stratified_with_at_least_one_per_class() -> None:
@@ -68,19 +66,26 @@ def test_label_subset_is_stratified_with_at_least_one_per_class() -> None:
     assert len(ex.label_subset(labels, 1.0, seed=0)) == len(labels)
 
 
-def test_variants_change_exactly_their_knob() -> None:
+def test_arms_are_pure_config_and_change_exactly_their_knobs() -> None:
     cfg = load_preset("smoke")
-    assert ex.apply_variant(cfg, "full") == cfg
-    assert ex.apply_variant(cfg, "lam0").loss.lam == 0.0
-    assert ex.apply_variant(cfg, "no_attention").model.attention is False
-    assert ex.apply_variant(cfg, "crop").data.crop_header_footer is True
-    nu = ex.apply_variant(cfg, "no_unfreeze")
+    assert ex.arm_config(cfg, "full") == cfg
+    assert ex.arm_config(cfg, "lam0").loss.lam == 0.0
+    assert ex.arm_config(cfg, "no_attention").model.attention is False
+    assert ex.arm_config(cfg, "crop").data.crop_header_footer is True
+    nu = ex.arm_config(cfg, "no_unfreeze")
     assert nu.finetune.unfreeze_schedule == ((0, ("all",)),) and nu.pretrain == cfg.pretrain
-    nd = ex.apply_variant(cfg, "no_domain_aug")
+    assert nu.finetune.lr_decay == cfg.finetune.lr_decay and ex.uses_pretraining(nu)
+    sc = ex.arm_config(cfg, "scratch")
+    assert sc.finetune.init == "random" and not ex.uses_pretraining(sc) and sc.finetune.lr_decay == 1.0
+    nd = ex.arm_config(cfg, "no_domain_aug")
     assert nd.aug_pretrain.rotation_deg == 0 and nd.aug_pretrain.crop_scale_min == cfg.aug_pretrain.crop_scale_min
-    assert not ex.uses_pretraining("scratch") and ex.uses_pretraining("no_unfreeze")
-    with pytest.raises(KeyError, match="unknown variant"):
-        ex.apply_variant(cfg, "nope")
+    # the recorded config alone says which arm ran: every arm has its own hash
+    hashes = {name: ex.arm_config(cfg, name).hash() for name in ex.ARMS}
+    assert len(set(hashes.values())) == len(ex.ARMS)
+    with pytest.raises(KeyError, match="unknown arm"):
+        ex.arm_config(cfg, "nope")
+    with pytest.raises(ValueError, match="finetune.init"):
+        ex.uses_pretraining(load_preset("smoke", **{"finetune.init": "imagenet"}))
 
 
 def _pages(n: int, seed: int) -> np.ndarray:
@@ -110,20 +115,24 @@ def test_overlap_audit_finds_reencoded_copies_and_not_new_pages() -> None:
     seen._pages = np.stack([reencode(p) for p in train._pages[:3]])
     fresh = Toy([0, 1, 2], [10, 11, 12])
     fresh._pages = _pages(3, seed=2)  # other records drawn on the same layout
-    a = ex.overlap_audit(train, seen)
+    from simcardionet_lite.experiments.recipes.dataset2 import overlap_audit
+
+    a = overlap_audit(train, seen)
     assert a["n_seen"] == 3 and a["fraction_seen"] == 1.0 and a["seen_with_same_label"] == 1.0
-    b = ex.overlap_audit(train, fresh)
+    b = overlap_audit(train, fresh)
     assert b["n_seen"] == 0 and b["seen_with_same_label"] is None
 
 
 def test_mean_sd_and_tables_format_numbers() -> None:
-    s = ex.mean_sd([0.5, 0.7, None])
+    from simcardionet_lite.evaluate import mean_sd, summarize
+
+    s = mean_sd([0.5, 0.7, None])
     assert s["mean"] == pytest.approx(0.6) and s["sd"] == pytest.approx(np.std([0.5, 0.7], ddof=1)) and s["n"] == 2
-    assert ex.mean_sd([])["mean"] is None
+    assert mean_sd([])["mean"] is None
     m = {"accuracy": 0.9, "macro_f1": {"value": 0.8, "ci": [0.7, 0.85]}}
     assert ex.fmt_ci(m, "macro_f1") == "0.800 [0.700, 0.850]"
     assert ex.fmt_ci(m, "weighted_f1") == "n/a"
-    summ = ex.summarize_runs([m, {"accuracy": 0.8, "macro_f1": 0.6}])
+    summ = summarize([m, {"accuracy": 0.8, "macro_f1": 0.6}])
     assert ex.fmt_ms(summ, "accuracy") == f"0.850 ± {np.std([0.9, 0.8], ddof=1):.3f}"
 
 
@@ -140,87 +149,62 @@ def test_multilabel_auc_known_answer() -> None:
     x = np.concatenate([y[:, :1] * 3 + rng.normal(0, 0.1, (200, 1)), rng.normal(size=(200, 1))], axis=1)
     yt = y.copy()
     yt[:, 1] = 0  # class "B" has no positives in the test set: left out of the macro mean
-    res = ex.multilabel_auc(x[:100], y[:100], x[100:], yt[100:], ("A", "B"), seed=0)
+    from simcardionet_lite.experiments.recipes.ptbxl import multilabel_auc
+
+    res = multilabel_auc(x[:100], y[:100], x[100:], yt[100:], ("A", "B"), seed=0)
     assert res["per_class_auc"]["A"] == pytest.approx(1.0) and res["left_out"] == ["B"]
     assert res["macro_auc"] == pytest.approx(1.0)
 
 
-def _mendeley_tree(root, n_per_class: int = 3):
-    from PIL import Image
-
-    from simcardionet_lite.data.datasets import MENDELEY_FOLDERS
-
-    rng = np.random.default_rng(0)
-    for folder in MENDELEY_FOLDERS:
-        d = root / folder
-        d.mkdir(parents=True)
-        for i in range(n_per_class):
-            Image.fromarray((rng.random((60, 80, 3)) * 255).astype(np.uint8)).save(d / f"x({i + 1}).jpg", quality=95)
-    return root
-
-
-def test_kaggle_standin_is_reencoded_resplit_and_readable(tmp_path) -> None:
-    from simcardionet_lite.data.datasets import ECGImageFolder
-
-    src = _mendeley_tree(tmp_path / "d1")
-    out = ex.build_kaggle_standin(src, tmp_path / "standin", quality=70, test_fraction=0.5, seed=0)
-    files = sorted(p for p in out.rglob("*.jpg"))
-    assert len(files) == 12
-    assert {p.relative_to(out).parts[0] for p in files} == {"train", "test"}
-    assert not {p.parent.name for p in files} & set(__import__("simcardionet_lite.data.datasets", fromlist=["x"]).MENDELEY_FOLDERS)
-    src_bytes = {p.read_bytes() for p in src.rglob("*.jpg")}
-    assert not any(p.read_bytes() in src_bytes for p in files)  # every file re-encoded
-    both = ECGImageFolder(out, layout="kaggle", image_size=(30, 40), cache_dir=tmp_path / "cache")
-    assert len(both) == 12 and set(both.split) == {"train", "test"}
-    assert (out / ".complete").exists()
-    assert ex.build_kaggle_standin(src, out) == out  # reused, not rebuilt
-
-
 def test_standin_overlaps_real_dataset1_completely(realdata, tmp_path) -> None:
+    from dataclasses import replace
+
+    from simcardionet_lite.data.factory import build_dataset
+    from simcardionet_lite.experiments.recipes.dataset2 import overlap_audit
+
     cfg = load_preset("smoke", **{"data.image_size": (48, 64), "data.cache_dir": str(tmp_path / "cache")})
-    st = ex.build_kaggle_standin(realdata / "dataset1_mendeley", tmp_path / "standin", quality=75)
-    train = ex.load_dataset1(cfg, realdata / "dataset1_mendeley")
-    test = ex.load_dataset2(cfg, st, split="test")
-    audit = ex.overlap_audit(train, test)
+    d1 = replace(cfg.data, source="dataset1", root=str(realdata / "dataset1_mendeley"))
+    train = build_dataset(d1)
+    test = build_dataset(replace(d1, source="kaggle_standin"), split="test")
+    audit = overlap_audit(train, test)
     assert audit["n_test"] > 150 and audit["fraction_seen"] == 1.0
 
 
-def _tiny_cfg(tmp_path):
-    return load_preset(
-        "smoke",
-        **{
-            "data.image_size": (32, 48),
-            "data.n_per_class": 6,
-            "data.cache_dir": str(tmp_path / "cache"),
-            "pretrain.epochs": 1,
-            "pretrain.batch_size": 16,
-            "finetune.epochs": 1,
-            "eval.n_bootstrap": 20,
-        },
-    )
+def _tiny(tmp_path, **more):
+    return {"data.image_size": (32, 48), "data.n_per_class": 6, "data.cache_dir": str(tmp_path / "cache"),
+            "pretrain.epochs": 1, "pretrain.batch_size": 16, "finetune.epochs": 1, "eval.n_bootstrap": 20, **more}
 
 
 @pytest.mark.slow
 def test_run_cv_end_to_end_and_pretraining_cache(tmp_path) -> None:
-    cfg = _tiny_cfg(tmp_path)
-    ds = ex.load_dataset1(cfg)
-    res = ex.run_cv(ds, cfg, "grouped")
-    assert len(res["folds"]) == 3 and all(f["test_groups_seen_in_train"] == 0 for f in res["folds"])
-    assert int(np.sum(res["confusion"])) == len(ds)
-    assert res["summary"]["accuracy"]["n"] == 3 and 0 <= res["summary"]["accuracy"]["mean"] <= 1
-    assert res["baseline"]["summary"]["macro_f1"]["n"] == 3
-    train = ex.subset(ds, res["folds"][0]["fold"] * 0 + np.arange(8))
+    from simcardionet_lite.data.factory import build_dataset
+    from simcardionet_lite.experiments.recipes.dataset1 import run_cv
+
+    cfg = ex.get("dataset1_cv").config("smoke", overrides=_tiny(tmp_path, **{"eval.seeds": (0, 1)}))
+    ds = build_dataset(cfg.data, seed=cfg.seed)
+    res = run_cv(ds, cfg, "grouped")
+    assert len(res["folds"]) == 6 and [f["seed"] for f in res["folds"]] == [0, 0, 0, 1, 1, 1]
+    assert all(f["test_groups_seen_in_train"] == 0 for f in res["folds"])
+    assert int(np.sum(res["confusion"])) == 2 * len(ds)
+    assert res["summary"]["accuracy"]["n"] == 6 and 0 <= res["summary"]["accuracy"]["mean"] <= 1
+    assert res["baseline"]["summary"]["macro_f1"]["n"] == 6
+    # every fold says whether its encoder came from the cache; the smoke corpus is all pages: one miss per seed
+    assert [f["pretrain"]["cached"] for f in res["folds"]] == [False, True, True, False, True, True]
+    train = ex.subset(ds, np.arange(8))
     _, first = ex.pretrained_encoder(cfg, train, 4, seed=0)
     model, again = ex.pretrained_encoder(cfg, train, 4, seed=0)
     assert not first["cached"] and again["cached"] and first["key"] == again["key"]
-    _, other = ex.pretrained_encoder(ex.apply_variant(cfg, "lam0"), train, 4, seed=0)
+    _, other = ex.pretrained_encoder(ex.arm_config(cfg, "lam0"), train, 4, seed=0)
     assert other["key"] != first["key"]
 
 
 def test_label_efficiency_arms_include_the_untrained_probe_control(tmp_path) -> None:
-    cfg = _tiny_cfg(tmp_path)
-    ds = ex.load_dataset1(cfg)
-    res = ex.label_efficiency(ds, cfg, fractions=[0.5, 1.0], seeds=[0])
+    from simcardionet_lite.data.factory import build_dataset
+    from simcardionet_lite.experiments.recipes.label_efficiency import label_efficiency
+
+    cfg = ex.get("label_efficiency").config("smoke", overrides=_tiny(tmp_path))
+    ds = build_dataset(cfg.data, seed=cfg.seed)
+    res = label_efficiency(ds, cfg, fractions=[0.5, 1.0], seeds=[0])
     assert set(res["curves"]) == set(ex.LABEL_EFFICIENCY_ARMS)
     for arm in ex.LABEL_EFFICIENCY_ARMS:
         rows = [r for r in res["rows"] if r["arm"] == arm]

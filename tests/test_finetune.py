@@ -9,7 +9,8 @@ import torch
 from simcardionet_lite.config import load_preset
 from simcardionet_lite.model.backbone import SimCardioNet
 from simcardionet_lite.runtime import seed_everything
-from simcardionet_lite.train.finetune import UnfreezeSchedule, build_optimizer, class_weights, finetune, group_order, plot_history
+from simcardionet_lite.experiments.report.figures import plot_history
+from simcardionet_lite.train.finetune import UnfreezeSchedule, build_optimizer, class_weights, finetune, group_order
 from test_pretrain import TINY, Toy
 
 GROUPS = ["stem", "stage1", "stage2", "attention", "head"]

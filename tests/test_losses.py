@@ -82,3 +82,10 @@ def test_rejects_bad_input() -> None:
         HybridContrastiveLoss(0.0, 1.0)
     with pytest.raises(ValueError):
         HybridContrastiveLoss(0.5, 1.0)(torch.randn(3, 4), torch.randn(2, 4))
+
+
+def test_class_defaults_are_the_configs() -> None:
+    from simcardionet_lite.config import LossConfig
+
+    loss = HybridContrastiveLoss()
+    assert (loss.temperature, loss.lam) == (LossConfig().temperature, LossConfig().lam)

@@ -10,8 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
+from simcardionet_lite.checkpoint import FORMAT, load_checkpoint, preprocessing_of, save_checkpoint
 from simcardionet_lite.config import DATASET1_CLASSES, load_preset
-from simcardionet_lite.predict import main, save_checkpoint
+from simcardionet_lite.predict import main, predict_page, read_page
 
 SIZE = (48, 64)
 
@@ -29,8 +30,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # A checkpoint whose weights were saved from another model than its config describes.
     other = load_preset("smoke", **{"model.stage_channels": (8, 16, 32), "model.stem_channels": 8})
     bad = d / "mismatch.pt"
-    torch.save({"format": "simcardionet-lite/classifier-v1", "config": cfg.to_dict(),
-                "classes": list(DATASET1_CLASSES), "model": SimCardioNet(other.model, 4).state_dict()}, bad)
+    torch.save({"format": FORMAT, "config": cfg.to_dict(), "classes": list(DATASET1_CLASSES),
+                "preprocessing": preprocessing_of(cfg), "model": SimCardioNet(other.model, 4).state_dict(),
+                "history": {}, "extra": {}, "epoch": None}, bad)
     sig, _ = synth.generate("dataset1", "MI", np.random.default_rng(0), fs=250)
     page = render.render(sig, 250, "mendeley", size=(150, 200), rng=np.random.default_rng(1))
     img = d / "page.png"
@@ -39,7 +41,15 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     garbage.write_bytes(b"this is not a JPEG")
     notckpt = d / "weights.pt"
     torch.save({"w": torch.zeros(3)}, notckpt)
-    return {"dir": d, "ckpt": ckpt, "bad": bad, "img": img, "garbage": garbage, "notckpt": notckpt}
+    # a page with a transparent background whose hidden colour is black: the training loader
+    # composites it on white, and predict must see the same pixels
+    rgba = np.dstack([page, np.full(page.shape[:2], 255, np.uint8)])
+    background = page.min(axis=2) > 200
+    rgba[background] = 0
+    transparent = d / "transparent.png"
+    Image.fromarray(rgba, "RGBA").save(transparent)
+    return {"dir": d, "ckpt": ckpt, "bad": bad, "img": img, "garbage": garbage, "notckpt": notckpt,
+            "transparent": transparent, "cfg": cfg}
 
 
 def test_predict_prints_probabilities_and_writes_cam(bundle: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
@@ -67,7 +77,7 @@ def test_predict_text_output(bundle: dict[str, Path], capsys: pytest.CaptureFixt
         ("missing_image", "image not found"),
         ("unreadable_image", "cannot read the image"),
         ("missing_checkpoint", "checkpoint not found"),
-        ("not_a_checkpoint", "not a simcardionet-lite classifier checkpoint"),
+        ("not_a_checkpoint", "not a simcardionet-lite checkpoint"),
         ("weights_of_another_config", "checkpoint of another configuration"),
         ("preset_mismatch", "checkpoint of another configuration"),
     ],
@@ -88,3 +98,18 @@ def test_predict_errors_are_clear(bundle: dict[str, Path], capsys: pytest.Captur
     assert message in err and "What to do" in err
     if case == "preset_mismatch":
         assert "model.stage_channels" in err and "data.image_size" in err
+
+
+def test_transparent_png_reaches_the_model_as_in_training(bundle: dict[str, Path]) -> None:
+    """predict reads pixels with the training loader's ``load_image`` (alpha on white) and prepares
+    them with the checkpoint's preprocessing: the same input tensor as training, not a black page."""
+    from simcardionet_lite.data.datasets import load_image, prepare_page
+
+    path, cfg = bundle["transparent"], bundle["cfg"]
+    assert Image.open(path).mode == "RGBA" and (np.asarray(Image.open(path))[..., 3] == 0).mean() > 0.5
+    ckpt = load_checkpoint(bundle["ckpt"])
+    x = predict_page(read_page(path), ckpt.model, ckpt.preprocessing, ckpt.classes)["input"]
+    train = torch.from_numpy(prepare_page(load_image(path)[0], cfg.data)).permute(2, 0, 1).float() / 255.0
+    assert x.shape == (3, *SIZE)
+    assert torch.equal(x, train)
+    assert float(x.mean()) > 0.8, float(x.mean())  # near white; dropping alpha gives a black page

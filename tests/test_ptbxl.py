@@ -110,3 +110,22 @@ def test_baseline_removal_keeps_the_qrs_band():
     out = P.remove_baseline(np.stack([drift + qrs_band] * 12), fs, 0.5)
     core = slice(200, 800)
     assert np.abs(out[0, core] - qrs_band[core]).max() < 0.05  # drift gone, 10 Hz kept
+
+
+def test_fingerprint_follows_content_not_place(mini, tmp_path):
+    """The PTB-XL fingerprint (and page-cache key) hashes the CSVs and record bytes: a copy of
+    the tree elsewhere is the same data (cache hit), another split or a changed header is not."""
+    import shutil
+
+    root, _ = mini
+    a = PTBXL(root, image_size=(32, 48), cache_dir=tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    b = PTBXL(copy, image_size=(32, 48), cache_dir=tmp_path)
+    assert b.fingerprint == a.fingerprint and b.cache.hits == 1
+    assert PTBXL(root, split="test", image_size=(32, 48), cache_dir=tmp_path).fingerprint != a.fingerprint
+    assert P.records_fingerprint(root, ["records100/00000/00001_lr"], 100) != P.records_fingerprint(
+        root, ["records100/00000/00001_lr"], 500)
+    hea = copy / "records100" / "00000" / "00001_lr.hea"
+    hea.write_text(hea.read_text() + "# a comment\n")  # same record, other header bytes
+    assert PTBXL(copy, image_size=(32, 48), cache_dir=tmp_path).fingerprint != a.fingerprint

@@ -12,9 +12,8 @@ test set may be the training set. This module measures that before any accuracy 
   The page hash (ours, :func:`page_hash`) replaces the 64-bit pHash for near-copies because
   pHash cannot tell two report pages apart (their shared layout dominates it).
 * :func:`audit_report`: counts within a class, across classes and across two datasets.
-* :func:`cv_splits`: stratified K-fold at file level (the paper's likely protocol) or
-  ``StratifiedGroupKFold`` with duplicate clusters as groups; :func:`leakage` counts test
-  files with a copy in training.
+The cross-validation protocols that use these clusters as groups (and count the test files
+with a copy in training) live in :mod:`simcardionet_lite.experiments.protocols`.
 
 CLI: ``python -m simcardionet_lite audit ROOT --layout mendeley --out manifest.csv
 [--against OTHER --layout-against kaggle] [--hamming K]``.
@@ -98,19 +97,21 @@ def _to_hex(bits: np.ndarray) -> str:
 
 
 def _hash_file(path: Path) -> tuple[str, str, int, int, str]:
-    """(page-hash hex, pHash hex, width, height, mode); decodes JPEGs at reduced size (fast)."""
+    """(page-hash hex, pHash hex, width, height, mode) of one image file (:class:`DataError` if unreadable).
+
+    Pixels come from :func:`~simcardionet_lite.data.images.load_image`, every dataset's reader: full
+    decode, upright, transparency on white (a reduced JPEG draft decode put a full-size original
+    25-58 bits from its own downscaled copy). Width and height are the decoded, upright page's.
+    """
     import imagehash
     from PIL import Image
 
-    with Image.open(path) as im:
-        w, h = im.size
-        mode = im.mode
-        if im.format == "JPEG":
-            im.draft("RGB", (max(400, w // 4), max(280, h // 4)))
-        im.load()
-        rgb = im.convert("RGB")
-        ph = imagehash.phash(rgb.convert("L"))
-        return _to_hex(page_hash(np.asarray(rgb))), str(ph), w, h, mode
+    from simcardionet_lite.data.images import load_image
+
+    rgb, mode = load_image(path)
+    h, w = rgb.shape[:2]
+    ph = imagehash.phash(Image.fromarray(rgb).convert("L"))
+    return _to_hex(page_hash(rgb)), str(ph), w, h, mode
 
 
 def build_manifest(
@@ -127,7 +128,7 @@ def build_manifest(
     ``width``, ``height``, ``mode``, ``sha256``, ``page_hash`` (1024-bit :func:`page_hash`,
     hex), ``phash`` (standard 64-bit pHash, hex, for reference) and ``error`` (empty when the
     image decodes). Non-image files are logged and left out."""
-    from simcardionet_lite.data.datasets import discover_images
+    from simcardionet_lite.data.images import discover_images, error_reason
 
     root = Path(root)
     items, skipped = discover_images(root, layout, class_map, classes, splits)
@@ -152,8 +153,8 @@ def build_manifest(
         if phash:
             try:
                 row["page_hash"], row["phash"], row["width"], row["height"], row["mode"] = _hash_file(p)
-            except (OSError, ValueError, SyntaxError) as exc:
-                row["error"] = f"{type(exc).__name__}: {exc}"
+            except DataError as exc:
+                row["error"] = error_reason(exc)
                 log.warning("audit: cannot decode %s (%s)", p, row["error"])
         rows.append(row)
     cols = ["path", "class", "split", "bytes", "width", "height", "mode", "sha256", "page_hash", "phash", "error"]
@@ -272,42 +273,46 @@ def audit_report(
         near = duplicate_groups(m, hamming=hamming)
         out["near"] = {"unique": int(len(set(near))), "duplicates": int(n - len(set(near))), **_cluster_stats(near, m["class"])}
     if other is not None:
-        o = other.reset_index(drop=True)
-        sha_class: dict[str, set[str]] = {}
-        for s, c in zip(m["sha256"], m["class"]):
-            sha_class.setdefault(s, set()).add(c)
-        ex = np.asarray([s in sha_class for s in o["sha256"]])
-        ex_same = np.asarray([s in sha_class and c in sha_class[s] for s, c in zip(o["sha256"], o["class"])])
-        res: dict[str, Any] = {
-            "n_files": int(len(o)),
-            "exact_matches": int(ex.sum()),
-            "exact_matches_same_class": int(ex_same.sum()),
-        }
-        if "page_hash" in o and (o["page_hash"] != "").any() and (m["page_hash"] != "").any():
-            d = hamming_matrix(o["page_hash"].tolist(), m["page_hash"].tolist())
-            big = PAGE_HASH_BITS + 1
-            d[~(o["page_hash"] != "").to_numpy()] = big
-            d[:, ~(m["page_hash"] != "").to_numpy()] = big
-            nearest = d.min(axis=1)
-            near_mask = nearest <= hamming
-            arg = d.argmin(axis=1)
-            same = np.asarray(m["class"])[arg] == np.asarray(o["class"])
-            res.update(
-                near_matches=int(near_mask.sum()),
-                near_matches_same_class=int((near_mask & same).sum()),
-                nearest_distance=nearest.tolist(),
-                per_class={
-                    str(c): {"files": int((o["class"] == c).sum()), "near_matches": int(near_mask[(o["class"] == c).to_numpy()].sum())}
-                    for c in pd.unique(o["class"])
-                },
-            )
-            if "split" in o:
-                res["per_split"] = {
-                    str(s): {"files": int((o["split"] == s).sum()), "near_matches": int(near_mask[(o["split"] == s).to_numpy()].sum())}
-                    for s in pd.unique(o["split"])
-                }
-        out["against"] = res
+        out["against"] = _against(m, other.reset_index(drop=True), hamming)
     return out
+
+
+def _against(m: pd.DataFrame, o: pd.DataFrame, hamming: int) -> dict[str, Any]:
+    """How many files of ``o`` are exact or near copies of a file of ``m`` (see :func:`audit_report`)."""
+    sha_class: dict[str, set[str]] = {}
+    for s, c in zip(m["sha256"], m["class"]):
+        sha_class.setdefault(s, set()).add(c)
+    ex = np.asarray([s in sha_class for s in o["sha256"]])
+    ex_same = np.asarray([s in sha_class and c in sha_class[s] for s, c in zip(o["sha256"], o["class"])])
+    res: dict[str, Any] = {
+        "n_files": int(len(o)),
+        "exact_matches": int(ex.sum()),
+        "exact_matches_same_class": int(ex_same.sum()),
+    }
+    if "page_hash" in o and (o["page_hash"] != "").any() and (m["page_hash"] != "").any():
+        d = hamming_matrix(o["page_hash"].tolist(), m["page_hash"].tolist())
+        big = PAGE_HASH_BITS + 1
+        d[~(o["page_hash"] != "").to_numpy()] = big
+        d[:, ~(m["page_hash"] != "").to_numpy()] = big
+        nearest = d.min(axis=1)
+        near_mask = nearest <= hamming
+        arg = d.argmin(axis=1)
+        same = np.asarray(m["class"])[arg] == np.asarray(o["class"])
+        res.update(
+            near_matches=int(near_mask.sum()),
+            near_matches_same_class=int((near_mask & same).sum()),
+            nearest_distance=nearest.tolist(),
+            per_class={
+                str(c): {"files": int((o["class"] == c).sum()), "near_matches": int(near_mask[(o["class"] == c).to_numpy()].sum())}
+                for c in pd.unique(o["class"])
+            },
+        )
+        if "split" in o:
+            res["per_split"] = {
+                str(s): {"files": int((o["split"] == s).sum()), "near_matches": int(near_mask[(o["split"] == s).to_numpy()].sum())}
+                for s in pd.unique(o["split"])
+            }
+    return res
 
 
 # ------------------------------------------------------------------------------------------
@@ -360,60 +365,11 @@ def verify_manifest(manifest: pd.DataFrame, expected: pd.DataFrame | str | os.Pa
 
 
 # ------------------------------------------------------------------------------------------
-# Splits
-# ------------------------------------------------------------------------------------------
-
-
-def cv_splits(
-    labels: Sequence[int] | np.ndarray,
-    groups: Sequence[int] | np.ndarray | None,
-    n_splits: int = 3,
-    protocol: str = "file",
-    seed: int = 0,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified K-fold splits ``[(train_idx, test_idx)]``.
-
-    ``protocol="file"``: ``StratifiedKFold`` over files (what a plain random CV does; copies of
-    one image can land on both sides). ``protocol="grouped"``: ``StratifiedGroupKFold`` with
-    ``groups`` (duplicate clusters) so every copy of an image is on one side.
-    """
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
-    y = np.asarray(labels)
-    X = np.zeros((len(y), 1))
-    counts = np.bincount(y) if len(y) else np.zeros(0, int)
-    if len(y) < n_splits or (counts[counts > 0].min() if counts.size else 0) < n_splits:
-        log.warning("a class has fewer than n_splits=%d members; folds will miss it", n_splits)
-    if protocol == "file":
-        cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        return [(tr, te) for tr, te in cv.split(X, y)]
-    if protocol == "grouped":
-        if groups is None:
-            raise ValueError("protocol='grouped' needs groups (duplicate-cluster ids)")
-        g = np.asarray(groups)
-        if len(g) != len(y):
-            raise ValueError(f"groups ({len(g)}) and labels ({len(y)}) differ in length")
-        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        return [(tr, te) for tr, te in cv.split(X, y, g)]
-    raise ValueError(f"protocol must be 'file' or 'grouped', got {protocol!r}")
-
-
-def leakage(splits: Sequence[tuple[np.ndarray, np.ndarray]], groups: Sequence[int] | np.ndarray) -> list[dict[str, Any]]:
-    """Per fold: test files with a copy (same group) in the training part, count and share."""
-    g = np.asarray(groups)
-    out = []
-    for tr, te in splits:
-        leaked = np.isin(g[te], g[tr])
-        out.append({"n_test": int(len(te)), "leaked": int(leaked.sum()), "fraction": float(leaked.mean()) if len(te) else 0.0})
-    return out
-
-
-# ------------------------------------------------------------------------------------------
 # CLI
 # ------------------------------------------------------------------------------------------
 
 
-def _summary_lines(rep: Mapping[str, Any]) -> list[str]:
+def summary_lines(rep: Mapping[str, Any]) -> list[str]:
     ex = rep["exact"]
     lines = [
         f"files: {rep['n_files']} (unreadable: {rep['n_unreadable']})",
@@ -485,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             other.to_csv(Path(args.out).with_name(Path(args.out).stem + "_against.csv"), index=False)
     if args.json:
         Path(args.json).write_text(json.dumps(rep, indent=2))
-    sys.stdout.write("\n".join(_summary_lines(rep)) + "\n")
+    sys.stdout.write("\n".join(summary_lines(rep)) + "\n")
     return 0
 
 
@@ -497,11 +453,10 @@ __all__ = [
     "page_hashes",
     "audit_report",
     "build_manifest",
-    "cv_splits",
     "duplicate_groups",
     "expected_manifest_path",
     "hamming_matrix",
-    "leakage",
+    "summary_lines",
     "main",
     "verify_manifest",
 ]

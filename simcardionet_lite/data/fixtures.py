@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from simcardionet_lite.config import DATASET1_CLASSES, LEADS
-from simcardionet_lite.data.datasets import MENDELEY_FOLDERS
+from simcardionet_lite.data.images import MENDELEY_FOLDERS
 from simcardionet_lite.ecg import render as R
 from simcardionet_lite.ecg import synth as S
 
@@ -75,6 +75,8 @@ def write_image_tree(
     ``quality`` is the JPEG quality of the distinct pages. ``layout="kaggle"`` writes ``root/train`` and ``root/test`` (alternating files) with the
     Kaggle class-folder names.
     """
+    # One pass on purpose (about 70 lines): each planted defect is written and counted in the
+    # same place, so the returned record cannot drift from the files on disk.
     root = Path(root)
     if root.exists():
         shutil.rmtree(root)
@@ -160,6 +162,8 @@ def write_mini_ptbxl(
     diagnostic code. With ``defects``: one record with NaN samples, one flat-line record and
     one whose ``.dat`` is missing. Folds cycle through 1-10.
     """
+    # One pass on purpose (about 70 lines), as write_image_tree: each record's defect is
+    # written and counted in the same place as its CSV row.
     import wfdb
 
     root = Path(root)

@@ -8,18 +8,31 @@ has exactly one member. The official split is ``strat_fold`` 1-8 train, 9 valida
 
 Only the columns ``ecg_id, patient_id, scp_codes, strat_fold, filename_lr, filename_hr`` are
 needed, so a trimmed copy of the database CSV works as well as the full one.
+
+The :class:`PTBXL` dataset draws the records as report pages. Why its fingerprint and page-cache
+key hash the *bytes* of the two CSV files and of every selected ``.hea``/``.dat`` file (not
+their names and sizes): two PTB-XL trees with the same file names and sizes but other
+signals (a swapped or re-exported record) must never share cached pages or results.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import logging
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from simcardionet_lite.config import LEADS, PTBXL_CLASSES
+from simcardionet_lite.data.cache import PageCache, cache_key
+from simcardionet_lite.data.images import file_sha256
+from simcardionet_lite.data.pages import DATA_VERSION, PageDataset, Transform, groups_from_keys, prepare_page
+from simcardionet_lite.ecg import render as R
 from simcardionet_lite.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -125,7 +138,178 @@ def remove_baseline(sig: np.ndarray, fs: float, cutoff_hz: float = 0.5) -> np.nd
     return sosfiltfilt(sos, np.asarray(sig, np.float64), axis=-1).astype(np.float32)
 
 
+# ------------------------------------------------------------------------------------------
+# The PTB-XL page dataset
+# ------------------------------------------------------------------------------------------
+
+
+def select_records(df: pd.DataFrame, *, split: str | None = None, folds: Sequence[int] | None = None,
+                   single_label: bool = True, max_records: int | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The metadata rows a :class:`PTBXL` dataset holds, and the counts of records left out.
+
+    ``split`` ("train" | "val" | "test") or ``folds`` selects ``strat_fold`` values; records
+    without a diagnostic superclass are left out, and with ``single_label`` those with more
+    than one (left-out records are not data errors, so they are counted, not skipped).
+    """
+    if split is not None:
+        if split not in OFFICIAL_SPLIT:
+            raise ValueError(f"split must be one of {sorted(OFFICIAL_SPLIT)}, got {split!r}")
+        folds = OFFICIAL_SPLIT[split]
+    if folds is not None:
+        df = df[df["strat_fold"].isin(list(folds))]
+    n_sup = df["superclasses"].apply(len)
+    excluded: dict[str, int] = {"no diagnostic superclass": int((n_sup == 0).sum())}
+    if single_label:
+        excluded["more than one superclass"] = int((n_sup > 1).sum())
+        df = df[n_sup == 1]
+    else:
+        df = df[n_sup >= 1]
+    if max_records is not None:
+        df = df.iloc[: int(max_records)]
+    return df, excluded
+
+
+def records_fingerprint(root: str | Path, files: Sequence[str], sampling_rate: int) -> str:
+    """SHA-256 hex of ``ptbxl_database.csv``, ``scp_statements.csv`` and the ``.hea``/``.dat``
+    bytes of every record in ``files`` (in order; a missing file counts as ``missing``)."""
+    root = Path(root)
+    h = hashlib.sha256(f"ptbxl:{sampling_rate}\n".encode())
+    for meta in ("ptbxl_database.csv", "scp_statements.csv"):
+        h.update(f"{meta}\0{file_sha256(root / meta)}\n".encode())
+    for f in files:
+        parts = [f]
+        for ext in (".hea", ".dat"):
+            p = root / f"{f}{ext}"
+            parts.append(file_sha256(p) if p.is_file() else "missing")
+        h.update(("\0".join(parts) + "\n").encode())
+    return h.hexdigest()
+
+
+def _render_records(root: Path, files: Sequence[str], sampling_rate: int, highpass_hz: float | None,
+                    size: tuple[int, int], style: str, crop: bool, grayscale: bool,
+                    progress: bool) -> tuple[np.ndarray, dict[str, object]]:
+    """Pages of the readable records and a JSON record ``{ok, reasons}`` (index -> why skipped)."""
+    out = np.zeros((len(files), *size, 3), np.uint8)
+    ok = np.zeros(len(files), bool)
+    reasons: dict[str, str] = {}
+    for i, f in enumerate(tqdm(files, desc="render PTB-XL", disable=not progress, leave=False)):
+        try:
+            sig = read_record(root, f, sampling_rate)
+        except FileNotFoundError as exc:
+            reasons[str(i)] = f"{exc}"
+            continue
+        if not np.isfinite(sig).all():
+            reasons[str(i)] = "NaN or inf in the signal"
+            continue
+        if float(np.nanmax(np.ptp(sig, axis=1))) < 1e-3:
+            reasons[str(i)] = "flat-line signal (all leads constant)"
+            continue
+        if highpass_hz:
+            sig = remove_baseline(sig, sampling_rate, highpass_hz)
+        page = R.render(sig, sampling_rate, style, size)
+        out[i] = prepare_page(page, image_size=size, crop_header_footer=crop, style=style, grayscale=grayscale)
+        ok[i] = True
+    return out[ok], {"ok": ok.tolist(), "reasons": reasons}
+
+
+class PTBXL(PageDataset):
+    """PTB-XL records rendered as ``ptbxl``-style pages (diagnostic superclasses).
+
+    ``single_label=True`` keeps the records with exactly one superclass (the usual 5-class
+    setting); the others are counted in ``excluded`` (not data errors, so not in ``skipped``).
+    ``split`` ("train" | "val" | "test") or ``folds`` selects ``strat_fold`` values (official
+    split: 1-8 / 9 / 10). ``groups`` are patients: records of one patient stay together.
+    ``highpass_hz`` (ours) removes baseline wander before drawing, as a printing ECG machine does.
+    ``multilabel`` is the N x 5 superclass matrix (for macro AUC). ``fingerprint`` is
+    :func:`records_fingerprint` of the selected records; the page cache is keyed by it.
+    """
+
+    source = "ptbxl"
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        sampling_rate: int = 100,
+        single_label: bool = True,
+        image_size: tuple[int, int] = (96, 128),
+        folds: Sequence[int] | None = None,
+        crop_header_footer: bool = False,
+        cache_dir: str | os.PathLike | None = None,
+        transform: Transform | None = None,
+        *,
+        split: str | None = None,
+        style: str = "ptbxl",
+        highpass_hz: float | None = 0.5,
+        max_records: int | None = None,
+        grayscale: bool = False,
+        progress: bool = False,
+    ) -> None:
+        super().__init__(transform)
+        if sampling_rate not in (100, 500):
+            raise DataError(f"sampling_rate must be 100 or 500 (PTB-XL's two versions), got {sampling_rate}",
+                            fix="use 100 (records100/, filename_lr) or 500 (records500/, filename_hr)")
+        self.root = Path(root)
+        self.split_name = split
+        self.classes = PTBXL_CLASSES
+        self.size = (int(image_size[0]), int(image_size[1]))
+        df, self.excluded = select_records(load_ptbxl_metadata(self.root), split=split, folds=folds,
+                                           single_label=single_label, max_records=max_records)
+        log.info("PTB-XL %s: %d records; excluded %s", self.root, len(df), self.excluded)
+        files = df["filename_lr" if sampling_rate == 100 else "filename_hr"].tolist()
+        self.fingerprint = records_fingerprint(self.root, files, sampling_rate)
+        spec = {
+            "kind": "ptbxl",
+            "versions": [R.RENDERER_VERSION, DATA_VERSION],
+            "fingerprint": self.fingerprint,
+            "highpass_hz": highpass_hz,
+            "size": list(self.size),
+            "style": style,
+            "crop": bool(crop_header_footer),
+            "grayscale": bool(grayscale),
+        }
+        self.cache = cache = PageCache(cache_dir)
+        key = cache_key(spec)
+        arr, info = cache.get(key), cache.get_meta(key)
+        if arr is None or info is None:
+            cache.misses += 1
+            arr, info = _render_records(self.root, files, sampling_rate, highpass_hz, self.size, style,
+                                        bool(crop_header_footer), bool(grayscale), progress)
+            if any(info["ok"]):  # an all-missing tree is an error below, not a cache entry
+                cache.put(key, arr)
+                cache.put_meta(key, info)
+        else:
+            cache.hits += 1
+        self._finish(df, files, np.asarray(info["ok"], bool), {int(k): v for k, v in info["reasons"].items()},
+                     arr, sampling_rate)
+
+    def _finish(self, df: pd.DataFrame, files: Sequence[str], ok: np.ndarray, reasons: dict[int, str],
+                arr: np.ndarray, sampling_rate: int) -> None:
+        """Report the skips and set the per-item attributes of the records that were drawn."""
+        if len(files) and not ok.any():
+            raise DataError(f"none of the {len(files)} PTB-XL records could be read ({sorted(set(reasons.values()))[:3]})",
+                            path=self.root / files[0],
+                            fix=f"download the records{sampling_rate}/ folder next to ptbxl_database.csv, "
+                            f"or pass sampling_rate={'500' if sampling_rate == 100 else '100'} if you have the other one")
+        for i, r in reasons.items():
+            self.skipped.add(str(self.root / files[i]), r)
+        if len(self.skipped):
+            log.warning("PTB-XL %s: %s", self.root, self.skipped.summary())
+        kept = df[ok]
+        self._images = arr
+        self.ecg_id = kept.index.to_numpy()
+        self.ids = [f"ptbxl-{int(e)}" for e in self.ecg_id]
+        self.strat_fold = kept["strat_fold"].to_numpy().astype(int)
+        self.superclasses = kept["superclasses"].tolist()
+        self.multilabel = multilabel_matrix(self.superclasses)
+        self.labels = np.asarray([PTBXL_CLASSES.index(s[0]) for s in self.superclasses], dtype=np.int64)
+        self.groups = groups_from_keys([str(p) for p in kept["patient_id"]])
+        self.patient_id = kept["patient_id"].to_numpy()
+
+
 __all__ = [
+    "PTBXL",
+    "records_fingerprint",
+    "select_records",
     "OFFICIAL_SPLIT",
     "remove_baseline",
     "REQUIRED_COLUMNS",

@@ -77,61 +77,24 @@ class Style:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# Measured on the real Dataset I pages at 737 x 524 px (2.62 px/mm): page 281.3 x 200.0 mm.
+def _colours(paper: tuple[int, int, int], minor: tuple[int, int, int], major: tuple[int, int, int],
+             frame: tuple[int, int, int], trace: tuple[int, int, int]) -> dict[str, tuple[int, int, int]]:
+    """A style's five colours (paper, minor and major grid, frame, trace) as Style keywords."""
+    return {"paper": paper, "minor": minor, "major": major, "frame": frame, "trace": trace}
+
+
+# Geometry in mm: page (h, w), grid frame (y0, x0, y1, x1), trace start, row baselines, header
+# and footer limits. mendeley was measured on the real Dataset I pages at 737 x 524 px (2.62 px/mm).
 STYLES: dict[str, Style] = {
-    "mendeley": Style(
-        name="mendeley",
-        page_mm=(200.0, 281.3),
-        frame_mm=(35.9, 8.4, 192.7, 276.3),
-        x0_mm=19.1,
-        baselines_mm=(59.2, 97.3, 135.5, 173.7),
-        header_mm=34.5,
-        footer_mm=194.0,
-        paper=(255, 255, 253),
-        minor=(247, 236, 236),
-        major=(238, 214, 214),
-        frame=(236, 170, 170),
-        trace=(20, 20, 20),
-        trace_mm=0.3,
-        markers=True,
-        header_text=True,
-        footer_text=True,
-    ),
-    "kaggle": Style(
-        name="kaggle",
-        page_mm=(210.0, 297.0),
-        frame_mm=(20.0, 14.0, 196.0, 283.0),
-        x0_mm=26.0,
-        baselines_mm=(52.0, 95.0, 138.0, 178.0),
-        header_mm=18.0,
-        footer_mm=198.0,
-        paper=(236, 234, 228),
-        minor=(240, 196, 170),
-        major=(226, 120, 90),
-        frame=(205, 90, 60),
-        trace=(30, 30, 60),
-        trace_mm=0.55,
-        minor_mm=0.15,
-        major_mm=0.35,
-        footer_text=True,
-        scan=True,
-        label_scale=1.3,
-    ),
-    "ptbxl": Style(
-        name="ptbxl",
-        page_mm=(170.0, 270.0),
-        frame_mm=(5.0, 5.0, 165.0, 265.0),
-        x0_mm=15.0,
-        baselines_mm=(30.0, 70.0, 110.0, 148.0),
-        header_mm=5.0,
-        footer_mm=165.0,
-        paper=(255, 255, 255),
-        minor=(252, 228, 228),
-        major=(245, 190, 190),
-        frame=(245, 190, 190),
-        trace=(0, 0, 0),
-        trace_mm=0.3,
-    ),
+    "mendeley": Style("mendeley", (200.0, 281.3), (35.9, 8.4, 192.7, 276.3), 19.1, (59.2, 97.3, 135.5, 173.7), 34.5, 194.0,
+                      **_colours((255, 255, 253), (247, 236, 236), (238, 214, 214), (236, 170, 170), (20, 20, 20)),
+                      trace_mm=0.3, markers=True, header_text=True, footer_text=True),
+    "kaggle": Style("kaggle", (210.0, 297.0), (20.0, 14.0, 196.0, 283.0), 26.0, (52.0, 95.0, 138.0, 178.0), 18.0, 198.0,
+                    **_colours((236, 234, 228), (240, 196, 170), (226, 120, 90), (205, 90, 60), (30, 30, 60)),
+                    trace_mm=0.55, minor_mm=0.15, major_mm=0.35, footer_text=True, scan=True, label_scale=1.3),
+    "ptbxl": Style("ptbxl", (170.0, 270.0), (5.0, 5.0, 165.0, 265.0), 15.0, (30.0, 70.0, 110.0, 148.0), 5.0, 165.0,
+                   **_colours((255, 255, 255), (252, 228, 228), (245, 190, 190), (245, 190, 190), (0, 0, 0)),
+                   trace_mm=0.3),
 }
 
 

@@ -197,6 +197,9 @@ def generate(
     (heart rate ``hr``, axis, intervals, feature strength, territory, ...), so chapters can
     print the ground truth of a page.
     """
+    # Long on purpose: one record is one draw sequence from ``rng`` (physiology, then waves, then the
+    # class feature, then noise); split into helpers, the order of draws, which fixes every committed
+    # synthetic page, would be spread over several functions and easy to change by accident.
     if label_set not in LABEL_SETS:
         raise KeyError(f"unknown label_set {label_set!r}; choose one of {sorted(LABEL_SETS)}")
     if cls not in LABEL_SETS[label_set]:

@@ -1,5 +1,5 @@
-"""Training: self-supervised pretraining (:mod:`.pretrain`), fine-tuning with progressive unfreezing
-(:mod:`.finetune`) and exact-resume checkpoints (:mod:`.checkpoint`).
+"""Training: self-supervised pretraining (:mod:`.pretrain`) and fine-tuning with progressive unfreezing
+(:mod:`.finetune`). Checkpoints, exact-resume ones included, are :mod:`simcardionet_lite.checkpoint`.
 
 Submodules are imported lazily by callers (``from simcardionet_lite.train.pretrain import pretrain``)
 so that importing the package stays cheap.

@@ -18,7 +18,7 @@ pretrained representations". The schedule and everything else are ours, in
 * optional inverse-frequency **class weights** and label smoothing in the cross-entropy.
 
 The trainable-parameter count and every group's LR are logged per epoch (``history``), and
-:func:`plot_history` draws them.
+``experiments.report.figures.plot_history`` draws them.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from simcardionet_lite.augment import finetune_transform
 from simcardionet_lite.config import Config
-from simcardionet_lite.evaluate import _point_metrics, dataset_images, dataset_labels
+from simcardionet_lite.evaluate import _point_metrics, dataset_images, dataset_labels, infer
 from simcardionet_lite.runtime import resolve_device
 from simcardionet_lite.train.views import ViewBatches
 
@@ -118,16 +118,13 @@ def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     return torch.tensor(w, dtype=torch.float32)
 
 
-@torch.no_grad()
 def _evaluate(model: nn.Module, images: torch.Tensor, labels: np.ndarray, n_classes: int, device: torch.device,
-              loss_fn: nn.Module, bs: int = 128) -> dict[str, float]:
-    was = model.training
-    model.eval()
-    logits = torch.cat([model(images[i : i + bs].to(device)).float().cpu() for i in range(0, len(images), bs)])
-    model.train(was)
-    y = torch.as_tensor(labels)
+              loss_fn: nn.Module) -> dict[str, float]:
+    logits = infer(model, images, device=device, batch_size=128)
     m = _point_metrics(labels, logits.softmax(1).numpy(), n_classes)
-    return {"loss": float(loss_fn(logits, y)), "macro_f1": float(m["macro_f1"]), "accuracy": float(m["accuracy"])}
+    with torch.no_grad():
+        loss = float(loss_fn(logits, torch.as_tensor(labels)))
+    return {"loss": loss, "macro_f1": float(m["macro_f1"]), "accuracy": float(m["accuracy"])}
 
 
 def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *, progress: bool = True,
@@ -139,6 +136,8 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     (``train_loss, val_loss, val_macro_f1, val_acc, trainable_params, lr`` (group -> LR),
     ``trainable`` (groups)) plus ``best_epoch``, ``stopped_epoch``, ``schedule``.
     """
+    # Long on purpose: the stage changes, optimizer rebuilds and early stopping share one epoch counter
+    # and one best state; the parts that stand alone (schedule, optimizer, views, inference) are elsewhere.
     fc = cfg.finetune
     device = resolve_device(cfg.device)
     if seed is None:
@@ -231,28 +230,4 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     return hist
 
 
-def plot_history(hist: Mapping[str, Any], ax: Any = None) -> Any:
-    """Trainable parameters (bars) and each group's LR (lines, log scale) per epoch, with stage starts marked."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.2))
-    ep = np.asarray(hist["epoch"])
-    ax.bar(ep, hist["trainable_params"], color="0.8", label="trainable parameters")
-    ax.set_yscale("log")  # the head alone is a few hundred parameters, the network 10^5 or more
-    ax.set_xlabel("fine-tuning epoch")
-    ax.set_ylabel("trainable parameters (log)")
-    ax2 = ax.twinx()
-    names = [g for g in group_order({g: None for d in hist["lr"] for g in d})]
-    for g in names:
-        ax2.plot(ep, [d.get(g, np.nan) for d in hist["lr"]], marker="o", ms=3, label=f"LR {g}")
-    ax2.set_yscale("log")
-    ax2.set_ylabel("learning rate")
-    for e, gs in hist["schedule"]:
-        ax.axvline(e - 0.5, color="k", ls=":", lw=0.8)
-        ax.text(e - 0.45, ax.get_ylim()[1] * 0.7, "+" + ",".join(gs), fontsize=7, va="top")
-    ax2.legend(fontsize=7, loc="lower right")
-    return ax
-
-
-__all__ = ["finetune", "UnfreezeSchedule", "build_optimizer", "class_weights", "group_order", "plot_history"]
+__all__ = ["finetune", "UnfreezeSchedule", "build_optimizer", "class_weights", "group_order"]

@@ -33,11 +33,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from simcardionet_lite.augment import ssl_views
+from simcardionet_lite.checkpoint import load_checkpoint, save_checkpoint, unwrap
 from simcardionet_lite.config import Config, PretrainConfig
-from simcardionet_lite.evaluate import dataset_groups, dataset_images, dataset_labels, knn_accuracy
+from simcardionet_lite.evaluate import dataset_groups, dataset_images, dataset_labels, infer, knn_accuracy
 from simcardionet_lite.losses import HybridContrastiveLoss
 from simcardionet_lite.runtime import resolve_device
-from simcardionet_lite.train.checkpoint import load_checkpoint, save_checkpoint, unwrap
 from simcardionet_lite.train.views import ViewBatches
 
 log = logging.getLogger(__name__)
@@ -149,21 +149,6 @@ def knn_split(labels: np.ndarray, seed: int, groups: np.ndarray | None = None) -
     return np.flatnonzero(in_bank).astype(np.int64), np.flatnonzero(~in_bank).astype(np.int64)
 
 
-@torch.no_grad()
-def _features(model: nn.Module, images: torch.Tensor, device: torch.device, amp: bool, channels_last: bool, bs: int = 128) -> np.ndarray:
-    was = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(images), bs):
-        x = images[i : i + bs].to(device)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            out.append(model.features(x).float().cpu())
-    model.train(was)
-    return torch.cat(out).numpy()
-
-
 def pretrain(
     model: nn.Module,
     dataset: Any,
@@ -188,6 +173,9 @@ def pretrain(
     Returns the history: per epoch ``loss, nt_xent, cosine, lr, knn_acc, seconds``, plus
     ``knn_init`` (kNN accuracy before training), ``knn_chance`` and ``steps_per_epoch``.
     """
+    # Long on purpose: the loop reads top to bottom in the order it draws random numbers and writes
+    # checkpoints (set-up, kNN monitor, epochs, resume), which exact resume and the DDP path depend on;
+    # the pieces that stand alone (views, loss, optimizer, schedule, checkpoint, inference) are elsewhere.
     pc, rank_world = cfg.pretrain, _dist()
     rank, world = rank_world
     device = resolve_device(cfg.device)
@@ -249,17 +237,20 @@ def pretrain(
     start = 0
     gens = {"order": order_gen, "aug": aug_gen}
     ckpt = Path(ckpt_dir) / CKPT_NAME if ckpt_dir is not None else None
+    ckpt_classes = _class_names(dataset, model)
     if resume and ckpt is not None and ckpt.exists():
-        state = load_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, scaler=scaler, generators=gens, map_location=device)
-        hist = state["history"]
-        start = state["epoch"] + 1
+        state = load_checkpoint(ckpt, model=model, expect=cfg, optimizer=opt, scheduler=sched, scaler=scaler,
+                                generators=gens, restore_rng=True)
+        hist = state.history
+        start = (state.epoch if state.epoch is not None else -1) + 1
         log.info("resumed pretraining from %s at epoch %d", ckpt, start)
 
     def monitor() -> float | None:
         if knn_bank is None:
             return None
-        fb = _features(model, knn_bank[0], device, amp, channels_last)
-        fq = _features(model, knn_query[0], device, amp, channels_last)
+        kw = dict(output="features", device=device, batch_size=128, amp=amp, channels_last=channels_last)
+        fb = infer(model, knn_bank[0], **kw).numpy()
+        fq = infer(model, knn_query[0], **kw).numpy()
         return knn_accuracy(fb, knn_bank[1], fq, knn_query[1], k=pc.knn_k)
 
     if start == 0:
@@ -315,8 +306,8 @@ def pretrain(
                          sums[0], sums[1], sums[2], hist["lr"][-1], "-" if knn is None else f"{knn:.3f}")
             if ckpt is not None:
                 if rank == 0:
-                    save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, scaler=scaler, epoch=epoch,
-                                    history=hist, generators=gens, extra={"config_hash": cfg.hash()})
+                    save_checkpoint(ckpt, model, cfg, ckpt_classes, history=hist, extra={"config_hash": cfg.hash(), "stage": "pretrain"},
+                                    optimizer=opt, scheduler=sched, scaler=scaler, epoch=epoch, generators=gens)
                 if world > 1:
                     torch.distributed.barrier()
             if stop_after_epoch is not None and epoch >= stop_after_epoch:
@@ -330,11 +321,20 @@ def pretrain(
     return hist
 
 
+def _class_names(dataset: Any, model: nn.Module) -> tuple[str, ...]:
+    """The class names a checkpoint records: the dataset's, else ``"0", "1", ...`` for the model's head."""
+    n = getattr(unwrap(model), "num_classes", None)
+    names = tuple(str(c) for c in (getattr(dataset, "classes", ()) or ()))
+    if names and (n is None or len(names) == n):
+        return names
+    return tuple(str(i) for i in range(int(n or 0)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: pretrain on the configured data, single process or under ``torchrun`` (DDP)."""
     import os
 
-    from simcardionet_lite.config import load_preset
+    from simcardionet_lite.config import load_preset, parse_assignments
     from simcardionet_lite.data.datasets import build_dataset
     from simcardionet_lite.model.backbone import SimCardioNet
     from simcardionet_lite.runtime import seed_everything
@@ -343,18 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--preset", default="smoke")
     ap.add_argument("--out", default="runs/pretrain", help="checkpoint folder (resume from it with --resume)")
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dotted overrides, values as JSON")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dotted overrides; values as JSON or Python literals")
     args = ap.parse_args(argv)
-    import json
-
-    overrides = {}
-    for kv in args.set:
-        k, v = kv.split("=", 1)
-        try:
-            overrides[k] = json.loads(v)
-        except json.JSONDecodeError:
-            overrides[k] = v
-    cfg = load_preset(args.preset, **overrides)
+    try:
+        cfg = load_preset(args.preset, **parse_assignments(args.set))
+    except (KeyError, ValueError) as exc:
+        ap.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
@@ -368,9 +362,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # ours: BN statistics over the global batch
     hist = pretrain(model, ds, cfg, ckpt_dir=args.out, resume=args.resume, seed=cfg.seed)
     if _dist()[0] == 0:
-        out = Path(args.out)
-        torch.save({"model": unwrap(model).state_dict(), "history": hist, "config": cfg.to_dict()}, out / "encoder.pt")
-        log.info("encoder written to %s", out / "encoder.pt")
+        enc = save_checkpoint(Path(args.out) / "encoder.pt", model, cfg, _class_names(ds, model), history=hist,
+                              extra={"config_hash": cfg.hash(), "stage": "pretrain"},
+                              epoch=hist["epoch"][-1] if hist["epoch"] else None)
+        log.info("encoder written to %s", enc)
     if torch.distributed.is_initialized():
         # every rank waits for rank 0's save before gloo is torn down: a rank leaving while its
         # peer is still connected can abort the peer ("terminate called without an active exception")

@@ -1,0 +1,182 @@
+"""The steps every recipe is made of: build, pretrain (cached), fine-tune, score, and the baseline.
+
+Why a module: the Dataset I, Dataset II, PTB-XL, ablation, label-efficiency and Grad-CAM recipes
+differ in their splits and arms, not in how one model is trained and scored. Keeping that here
+means a number in any chapter comes from the same code path:
+
+* :func:`pretrained_encoder`: stage 1 (hybrid-loss SimCLR) on a set of pages, labels unused,
+  cached on disk in the one checkpoint format, keyed by everything that changes it;
+* :func:`fit_and_evaluate`: stage 2 (fine-tuning with the configured unfreezing schedule) from
+  the pretrained or a random network (``finetune.init``), then metrics with bootstrap intervals;
+* :func:`baseline_metrics`: the pixel baseline on the same split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from simcardionet_lite.config import Config
+from simcardionet_lite.data.cache import default_cache_dir
+from simcardionet_lite.data.pages import SubsetView, subset
+from simcardionet_lite.experiments.arms import uses_pretraining
+from simcardionet_lite.experiments.protocols import cv_splits, train_val_split
+from simcardionet_lite.results import to_jsonable
+
+log = logging.getLogger(__name__)
+
+#: sections of the config that change a pretrained encoder (its cache key hashes them)
+ENCODER_SECTIONS = ("data", "model", "loss", "aug_pretrain", "pretrain")
+
+
+def build_model(cfg: Config, num_classes: int) -> torch.nn.Module:
+    """A SimCardioNet as ``cfg.model`` describes it."""
+    from simcardionet_lite.model.backbone import SimCardioNet
+
+    return SimCardioNet(cfg.model, num_classes)
+
+
+def data_identity(ds: Any) -> str:
+    """A short hash of which pages a dataset holds: its root's type, content fingerprint, classes and item ids."""
+    root = ds.parent if isinstance(ds, SubsetView) else ds
+    h = hashlib.sha256()
+    h.update(type(root).__name__.encode())
+    h.update(str(getattr(root, "fingerprint", "")).encode())
+    h.update(json.dumps(list(ds.classes)).encode())
+    for i in ds.ids:
+        h.update(str(i).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def encoder_key(cfg: Config, dataset: Any, seed: int) -> str:
+    """Cache key of a pretrained encoder: the config sections that change it, the pages, the seed."""
+    sections = cfg.hash(*ENCODER_SECTIONS)
+    return hashlib.sha256(f"{sections}|{data_identity(dataset)}|{seed}".encode()).hexdigest()[:20]
+
+
+def pretrained_encoder(
+    cfg: Config, dataset: Any, num_classes: int, *, seed: int | None = None, cache: bool = True, progress: bool = False,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A SimCardioNet pretrained with the hybrid loss on ``dataset`` (labels unused), cached.
+
+    Why cached: several recipes pretrain the same configuration on the same pages; the key
+    (:func:`encoder_key`) covers every config section that changes pretraining, the content of
+    the pages and the seed, so a hit is the same computation. Returns ``(model, info)``;
+    ``info`` records ``cached`` (hit or miss), ``key``, the path and the pretraining history.
+    """
+    from simcardionet_lite.checkpoint import load_checkpoint, save_checkpoint
+    from simcardionet_lite.runtime import seed_everything
+    from simcardionet_lite.train.pretrain import pretrain
+
+    seed = cfg.seed if seed is None else seed
+    key = encoder_key(cfg, dataset, seed)
+    path = default_cache_dir(cfg.data.cache_dir) / "encoders" / f"{key}.pt"
+    seed_everything(seed)
+    model = build_model(cfg, num_classes)
+    if cache and path.exists():
+        ck = load_checkpoint(path, model=model)
+        log.info("pretrained encoder from cache %s", path)
+        return model, {"cached": True, "key": key, "path": str(path), "history": ck.history}
+    t0 = time.perf_counter()
+    history = to_jsonable(pretrain(model, dataset, cfg, progress=progress, seed=seed))
+    info = {"cached": False, "key": key, "path": str(path), "history": history, "seconds": time.perf_counter() - t0}
+    if cache:
+        save_checkpoint(path, model, cfg, tuple(dataset.classes), history=history, extra={"what": "pretrained encoder"})
+    return model, info
+
+
+def pretraining_corpus(cfg: Config, dataset: Any, train_ds: Any) -> Any:
+    """The pages an evaluation's encoder is pretrained on: its training pages, or every page (``pretrain.corpus``)."""
+    corpus = cfg.pretrain.corpus
+    if corpus not in ("train_pages", "all_pages"):
+        raise ValueError(f"pretrain.corpus must be 'train_pages' or 'all_pages', got {corpus!r}")
+    return dataset if corpus == "all_pages" else train_ds
+
+
+def score(cfg: Config, labels: np.ndarray, probs: np.ndarray, classes: Any, seed: int) -> dict[str, Any]:
+    """Classification metrics with the config's bootstrap intervals (JSON-ready)."""
+    from simcardionet_lite.evaluate import classification_metrics
+
+    return to_jsonable(classification_metrics(np.asarray(labels), np.asarray(probs), classes,
+                                              n_boot=cfg.eval.n_bootstrap, ci=cfg.eval.ci, seed=seed))
+
+
+def fit_and_evaluate(
+    cfg: Config, train_ds: Any, test_ds: Any, *, seed: int = 0, pretrain_ds: Any | None = None,
+    val_ds: Any | None = None, progress: bool = False, return_model: bool = False,
+) -> dict[str, Any]:
+    """Pretrain (when ``finetune.init == "pretrained"``), fine-tune on ``train_ds``, score ``test_ds``.
+
+    The encoder is pretrained on ``pretrain_ds`` (default ``train_ds``). Early stopping watches
+    ``val_ds`` when given (PTB-XL's fold 9), else a group-aware split of ``train_ds``. Returns
+    the metrics (with bootstrap intervals), probabilities, labels, the fine-tuning history and
+    the pretraining record (cache hit or miss); with ``return_model`` also the model.
+    """
+    from simcardionet_lite.evaluate import predict
+    from simcardionet_lite.runtime import seed_everything
+    from simcardionet_lite.train.finetune import finetune
+
+    num_classes = len(train_ds.classes)
+    info: dict[str, Any] = {"init": cfg.finetune.init}
+    if uses_pretraining(cfg):
+        model, info = pretrained_encoder(cfg, pretrain_ds if pretrain_ds is not None else train_ds, num_classes,
+                                         seed=seed, progress=progress)
+    else:
+        seed_everything(seed)
+        model = build_model(cfg, num_classes)
+    if val_ds is None:
+        tr, va = train_val_split(train_ds.labels, train_ds.groups, cfg.finetune.val_fraction, seed)
+        fit_ds, val_ds = subset(train_ds, tr), subset(train_ds, va)
+    else:
+        fit_ds = train_ds
+    seed_everything(seed)
+    t0 = time.perf_counter()
+    hist = finetune(model, fit_ds, val_ds, cfg, progress=progress, seed=seed)
+    probs, labels = predict(model, test_ds)
+    out: dict[str, Any] = {
+        "metrics": score(cfg, labels, probs, test_ds.classes, seed),
+        "probs": np.asarray(probs).tolist(),
+        "labels": np.asarray(labels).tolist(),
+        "finetune_history": to_jsonable(hist),
+        "pretrain": {k: v for k, v in info.items() if k != "history"},
+        "pretrain_history": info.get("history"),
+        "seconds_finetune": time.perf_counter() - t0,
+    }
+    if return_model:
+        out["model"] = model
+    return out
+
+
+def baseline_metrics(cfg: Config, train_ds: Any, test_ds: Any, seed: int) -> dict[str, Any]:
+    """The non-deep baseline (PCA + logistic regression on downsampled grayscale pixels), scored."""
+    from simcardionet_lite.baselines import pixel_baseline
+
+    probs = pixel_baseline(train_ds.images_uint8(), np.asarray(train_ds.labels), test_ds.images_uint8(), seed=seed,
+                           n_classes=len(test_ds.classes))
+    return score(cfg, np.asarray(test_ds.labels), probs, test_ds.classes, seed)
+
+
+def baseline_cv(cfg: Config, dataset: Any, protocol: str = "grouped", *, seed: int = 0) -> list[dict[str, Any]]:
+    """The pixel baseline's metrics on each fold of ``eval.folds``-fold CV under ``protocol``."""
+    splits = cv_splits(np.asarray(dataset.labels), np.asarray(dataset.groups), cfg.eval.folds, protocol=protocol, seed=seed)
+    return [baseline_metrics(cfg, subset(dataset, tr), subset(dataset, te), seed) for tr, te in splits]
+
+
+__all__ = [
+    "ENCODER_SECTIONS",
+    "baseline_cv",
+    "build_model",
+    "data_identity",
+    "encoder_key",
+    "pretrained_encoder",
+    "pretraining_corpus",
+    "score",
+    "fit_and_evaluate",
+    "baseline_metrics",
+]
