@@ -292,8 +292,10 @@ def classification_metrics(y_true: Sequence[int] | np.ndarray, y_prob: np.ndarra
     return out
 
 
-def _point(metrics: Mapping[str, Any], key: str) -> float | None:
+def metric_value(metrics: Mapping[str, Any] | None, key: str) -> float | None:
     """A metric's value from a metrics dict (a float, or ``{"value"|"mean": ...}``), None if absent."""
+    if metrics is None:
+        return None
     v = metrics.get(key)
     if isinstance(v, Mapping):
         v = v.get("value", v.get("mean"))
@@ -320,8 +322,8 @@ def summarize(runs: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = SU
     """
     if keys is None:
         keys = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)] if runs else []
-    return {key: mean_sd([_point(r, key) for r in runs]) for key in keys}
+    return {key: mean_sd([metric_value(r, key) for r in runs]) for key in keys}
 
 
 __all__ = ["infer", "predict", "extract_features", "classification_metrics", "bootstrap_ci", "summarize", "mean_sd",
-           "SUMMARY_KEYS", "knn_accuracy", "probe_model", "linear_probe", "dataset_labels", "dataset_images"]
+           "SUMMARY_KEYS", "metric_value", "knn_accuracy", "probe_model", "linear_probe", "dataset_labels", "dataset_images"]

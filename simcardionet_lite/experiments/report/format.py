@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from simcardionet_lite.evaluate import metric_value
+
 TABLE_KEYS: dict[str, str] = {
     "accuracy": "accuracy",
     "macro_precision": "macro P",
@@ -25,12 +27,7 @@ TABLE_KEYS: dict[str, str] = {
 
 def value(metrics: Mapping[str, Any] | None, key: str) -> float | None:
     """A metric's point value from a metrics dict (float or ``{"value": ...}``), or None."""
-    if metrics is None:
-        return None
-    v = metrics.get(key)
-    if isinstance(v, Mapping):
-        v = v.get("value", v.get("mean"))
-    return None if v is None else float(v)
+    return metric_value(metrics, key)
 
 
 def ci(metrics: Mapping[str, Any] | None, key: str) -> list[float] | None:
