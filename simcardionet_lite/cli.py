@@ -9,6 +9,8 @@ Subcommands:
   run chapters through papermill into ``results/<chapter>/<source>-<tag>/`` (executed notebook +
   metrics.json); a chapter with a recipe publishes the same JSON ``run`` would;
 * ``audit ...``: the dataset audit (``simcardionet_lite.data.audit``);
+* ``evaluate --checkpoint CK --data-root ROOT ...``: score a saved model on a dataset
+  (``simcardionet_lite.scoring``);
 * ``predict ...``: classify one ECG page from a checkpoint (``simcardionet_lite.predict``).
 
 Why lazy dispatch: ``audit`` and ``predict`` live in other modules with their own argument
@@ -26,11 +28,12 @@ from collections.abc import Callable, Sequence
 log = logging.getLogger(__name__)
 
 USAGE = """\
-usage: simcardionet-lite {run,reproduce,audit,predict} [args...]
+usage: simcardionet-lite {run,reproduce,audit,evaluate,predict} [args...]
 
   run        run one results recipe (no notebook) into results/<chapter>/<source>-<tag>/
   reproduce  run chapters through papermill into results/<chapter>/<source>-<tag>/
-  audit      audit a dataset folder (duplicates, manifest, CV splits)
+  audit      audit a dataset folder (duplicates, manifest)
+  evaluate   score a saved model on any dataset the loaders read (results JSON)
   predict    classify one ECG page with a trained checkpoint (+ Grad-CAM)
 
 'simcardionet-lite COMMAND --help' shows the options of a command.
@@ -158,6 +161,12 @@ def _audit(argv: Sequence[str]) -> int:
     return main(list(argv))
 
 
+def _evaluate(argv: Sequence[str]) -> int:
+    from simcardionet_lite.scoring import main
+
+    return main(list(argv))
+
+
 def _predict(argv: Sequence[str]) -> int:
     from simcardionet_lite.predict import main
 
@@ -168,6 +177,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": run_main,
     "reproduce": reproduce_main,
     "audit": _audit,
+    "evaluate": _evaluate,
     "predict": _predict,
 }
 

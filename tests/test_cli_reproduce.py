@@ -155,6 +155,7 @@ def test_run_lists_and_runs_a_registered_recipe(tmp_path: Path, capsys: pytest.C
 
 
 @pytest.mark.parametrize("command,module", [("audit", "simcardionet_lite.data.audit"),
+                                            ("evaluate", "simcardionet_lite.scoring"),
                                             ("predict", "simcardionet_lite.predict")])
 def test_subcommands_dispatch_lazily_with_remaining_argv(
     command: str, module: str, monkeypatch: pytest.MonkeyPatch
