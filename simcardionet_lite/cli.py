@@ -8,6 +8,8 @@ Subcommands:
 * ``reproduce --preset P --chapter C [--chapter C2 ...] [-p KEY=VALUE ...] [--set KEY=VALUE ...]``:
   run chapters through papermill into ``results/<chapter>/<source>-<tag>/`` (executed notebook +
   metrics.json); a chapter with a recipe publishes the same JSON ``run`` would;
+* ``verify RESULTS_JSON...``: re-run committed results from their recorded commit and compare
+  (``simcardionet_lite.verify``);
 * ``audit ...``: the dataset audit (``simcardionet_lite.data.audit``);
 * ``evaluate --checkpoint CK --data-root ROOT ...``: score a saved model on a dataset
   (``simcardionet_lite.scoring``);
@@ -28,10 +30,11 @@ from collections.abc import Callable, Sequence
 log = logging.getLogger(__name__)
 
 USAGE = """\
-usage: simcardionet-lite {run,reproduce,audit,evaluate,predict} [args...]
+usage: simcardionet-lite {run,reproduce,verify,audit,evaluate,predict} [args...]
 
   run        run one results recipe (no notebook) into results/<chapter>/<source>-<tag>/
   reproduce  run chapters through papermill into results/<chapter>/<source>-<tag>/
+  verify     re-run committed results from their own commit (empty cache) and compare
   audit      audit a dataset folder (duplicates, manifest)
   evaluate   score a saved model on any dataset the loaders read (results JSON)
   predict    classify one ECG page with a trained checkpoint (+ Grad-CAM)
@@ -167,6 +170,12 @@ def _evaluate(argv: Sequence[str]) -> int:
     return main(list(argv))
 
 
+def _verify(argv: Sequence[str]) -> int:
+    from simcardionet_lite.verify import main
+
+    return main(list(argv))
+
+
 def _predict(argv: Sequence[str]) -> int:
     from simcardionet_lite.predict import main
 
@@ -179,6 +188,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "audit": _audit,
     "evaluate": _evaluate,
     "predict": _predict,
+    "verify": _verify,
 }
 
 

@@ -283,13 +283,14 @@ def committed_tags(chapter: str, root: str | os.PathLike | None = None) -> list[
     """The result folders committed for ``chapter`` (``results/<chapter>/<tag>/metrics.json``), sorted.
 
     Runs of the plain ``smoke`` preset (tags ending in ``-smoke``) are demos of the code, not
-    results, and are left out.
+    results, and are left out; so is the ``-canary`` run the test suite verifies (a check of
+    ``simcardionet-lite verify``, not a result).
     """
     base = (repo_root() if root is None else Path(root)) / "results" / chapter_name(chapter)
     if not base.is_dir():
         return []
     return sorted(p.parent.name for p in base.glob(f"*/{METRICS_FILE}")
-                  if not p.parent.name.endswith("-smoke") and not p.parent.name.endswith(".failed"))
+                  if not p.parent.name.endswith(("-smoke", "-canary", ".failed")))
 
 
 __all__ = [

@@ -1,0 +1,175 @@
+"""``simcardionet-lite verify RESULTS_JSON...``: re-run a committed result from its own commit and compare.
+
+Why: a reproducibility package is worth what its own numbers are worth, and a number can only
+be trusted if it comes back from the commit it records, on an empty cache, with the config and
+seeds it records. For each results file this command:
+
+1. refuses, saying why, what cannot be re-run honestly: no recipe recorded (a file written before
+   the recipe registry, or by a notebook or benchmark), no commit, code that was dirty, a GPU
+   result on a machine without a GPU, a data folder that is not here (``--root-map OLD=NEW``
+   points a recorded folder at its copy on this machine);
+2. checks out the recorded commit into a temporary git worktree and runs the recorded recipe
+   there, in a fresh process, with the recorded config, seeds and torch thread count and an
+   empty cache;
+3. compares every number of the new metrics with the committed ones and prints, per headline
+   metric, committed / re-run / |delta| / pass. The tolerance is stated: 0 by default, since a CPU
+   run with the same thread count is bit for bit deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+#: What the worktree process runs: the recorded recipe with the recorded config (read from a file).
+_RUNNER = """
+import json, sys
+import torch
+from simcardionet_lite import experiments as ex
+from simcardionet_lite.config import Config
+spec = json.load(open(sys.argv[1]))
+if spec["threads"]:
+    torch.set_num_threads(spec["threads"])
+ex.run_recipe(spec["recipe"], Config.from_dict(spec["config"]), results_dir=spec["out"])
+"""
+
+
+class Refused(Exception):
+    """A results file that verify cannot re-run honestly; the message says why."""
+
+
+def plan(record: Mapping[str, Any], root_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What to re-run: recipe, commit, config (data folders mapped, cache cleared) and threads; or :class:`Refused`."""
+    recipe = ((record.get("extra") or {}).get("recipe") or {}).get("name")
+    if not recipe:
+        raise Refused("no recipe is recorded (a file written before the recipe registry, or by a notebook or "
+                      "benchmark): re-run it with `simcardionet-lite run` to make a verifiable one")
+    git = (record.get("metadata") or {}).get("git") or {}
+    if not git.get("commit"):
+        raise Refused("no git commit is recorded")
+    if git.get("code_dirty") or (git.get("dirty") and git.get("code_dirty") is None):
+        raise Refused(f"the code was dirty when it ran (files: {git.get('dirty_files')}): re-run it from a clean tree")
+    hw = (record.get("metadata") or {}).get("hardware") or {}
+    if hw.get("gpu"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise Refused(f"it ran on a GPU ({hw['gpu']}); verify it on a machine with one")
+    cfg = json.loads(json.dumps(record["config"]))
+    for key in ("root", "train_root"):
+        path = cfg["data"].get(key)
+        if path is None:
+            continue
+        for old, new in (root_map or {}).items():
+            if path == old or path.startswith(old.rstrip("/") + "/"):
+                path = new + path[len(old.rstrip("/")):]
+        if not Path(path).exists():
+            raise Refused(f"its data.{key} {path} is not on this machine (map it with --root-map {path}=HERE)")
+        cfg["data"][key] = path
+    cfg["data"]["cache_dir"] = None  # the empty cache given through SIMCARDIONET_CACHE
+    return {"recipe": recipe, "commit": git["commit"], "config": cfg, "threads": hw.get("torch_threads")}
+
+
+def rerun(spec: Mapping[str, Any], workdir: Path, repo: Path) -> dict[str, Any]:
+    """Run ``spec`` at its commit in a worktree under ``workdir``; the new results JSON."""
+    tree, cache, out = workdir / "tree", workdir / "cache", workdir / "out"
+    git = ["git", "-C", str(repo)]
+    r = subprocess.run([*git, "worktree", "add", "--detach", str(tree), spec["commit"]], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise Refused(f"cannot check out commit {spec['commit'][:12]} here ({r.stderr.strip()[:200]}); "
+                      "a shallow clone lacks it: fetch the history")
+    try:
+        (workdir / "spec.json").write_text(json.dumps({**spec, "out": str(out)}))
+        env = {**os.environ, "PYTHONPATH": str(tree), "SIMCARDIONET_CACHE": str(cache)}
+        run = subprocess.run([sys.executable, "-c", _RUNNER, str(workdir / "spec.json")], cwd=tree, env=env,
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"the re-run failed:\n{run.stderr[-2000:]}")
+        return json.loads((out / "metrics.json").read_text())
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], capture_output=True)
+
+
+def _leaves(d: Any, path: str = "") -> Iterator[tuple[str, float]]:
+    """Every number in a metrics dict, by its dotted path."""
+    if isinstance(d, Mapping):
+        for k, v in d.items():
+            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(d, list):
+        for i, v in enumerate(d):
+            yield from _leaves(v, f"{path}[{i}]")
+    elif isinstance(d, (int, float)) and not isinstance(d, bool):
+        yield path, float(d)
+
+
+def compare(committed: Mapping[str, Any], rerun_metrics: Mapping[str, Any], tolerance: float = 0.0) -> dict[str, Any]:
+    """Every number of both metrics dicts compared; rows for the headline ones (``summary`` means)."""
+    a, b = dict(_leaves(committed)), dict(_leaves(rerun_metrics))
+    missing = sorted(set(a) ^ set(b))
+    deltas = {k: abs(a[k] - b[k]) if math.isfinite(a[k]) and math.isfinite(b[k]) else (0.0 if a[k] == b[k] else math.inf)
+              for k in set(a) & set(b)}
+    worst = max(deltas.values(), default=0.0)
+    heads = sorted(k for k in deltas if "summary" in k and k.endswith(".mean")) or sorted(deltas)[:12]
+    rows = [{"metric": k, "committed": a[k], "rerun": b[k], "delta": deltas[k], "pass": deltas[k] <= tolerance}
+            for k in heads]
+    return {"rows": rows, "n_compared": len(deltas), "max_delta": worst, "missing": missing,
+            "pass": worst <= tolerance and not missing, "tolerance": tolerance}
+
+
+def verify_file(path: str | Path, *, tolerance: float = 0.0, root_map: Mapping[str, str] | None = None,
+                repo: Path | None = None) -> dict[str, Any]:
+    """Re-run one results file from its commit and compare (see the module docstring)."""
+    from simcardionet_lite.results import repo_root
+
+    record = json.loads(Path(path).read_text())
+    spec = plan(record, root_map)
+    with tempfile.TemporaryDirectory(prefix="simcardionet-verify-") as tmp:
+        new = rerun(spec, Path(tmp), repo or repo_root())
+    return {"file": str(path), "recipe": spec["recipe"], "commit": spec["commit"],
+            **compare(record["metrics"], new["metrics"], tolerance)}
+
+
+def _print(res: Mapping[str, Any]) -> None:
+    w = sys.stdout.write
+    w(f"{res['file']}: recipe {res['recipe']} at {res['commit'][:12]}; {res['n_compared']} numbers compared, "
+      f"max |delta| {res['max_delta']:.3g} (tolerance {res['tolerance']:g}): {'PASS' if res['pass'] else 'FAIL'}\n")
+    w(f"  {'metric':<60} {'committed':>10} {'re-run':>10} {'|delta|':>9}  pass\n")
+    for r in res["rows"]:
+        w(f"  {r['metric'][:60]:<60} {r['committed']:>10.4f} {r['rerun']:>10.4f} {r['delta']:>9.2g}  {r['pass']}\n")
+    if res["missing"]:
+        w(f"  in one file only: {res['missing'][:10]}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry: 0 when every file passes, 1 when a number differs, 2 when a file is refused or fails."""
+    p = argparse.ArgumentParser(prog="simcardionet-lite verify", description=__doc__.split("\n\n")[0])
+    p.add_argument("files", nargs="+", help="committed results JSON files (results/<chapter>/<tag>/metrics.json)")
+    p.add_argument("--tolerance", type=float, default=0.0, help="largest |delta| that passes (default 0: CPU, same threads)")
+    p.add_argument("--root-map", action="append", default=[], metavar="OLD=NEW",
+                   help="a recorded data folder and where it is on this machine; repeatable")
+    args = p.parse_args(argv)
+    from simcardionet_lite.config import parse_assignments
+
+    roots = {k: str(v) for k, v in parse_assignments(args.root_map, option="--root-map").items()}
+    status = 0
+    for f in args.files:
+        try:
+            res = verify_file(f, tolerance=args.tolerance, root_map=roots)
+        except (Refused, RuntimeError, OSError, KeyError, json.JSONDecodeError) as exc:
+            sys.stdout.write(f"{f}: not verified: {exc}\n")
+            status = 2
+            continue
+        _print(res)
+        status = max(status, 0 if res["pass"] else 1)
+    return status
+
+
+__all__ = ["Refused", "plan", "rerun", "compare", "verify_file", "main"]

@@ -1,0 +1,70 @@
+"""``simcardionet-lite verify``: committed numbers come back from their own commit, or verify says why not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from simcardionet_lite import cli
+from simcardionet_lite.results import repo_root
+from simcardionet_lite.verify import Refused, compare, plan
+
+CANARY = repo_root() / "results" / "05_dataset1" / "synthetic-canary" / "metrics.json"
+# how the canary was made (at the commit it records, on a clean tree, empty cache):
+CANARY_COMMAND = ("simcardionet-lite run dataset1_cv --tag canary --threads 1 --set 'data.image_size=[32,48]' "
+                  "--set data.n_per_class=4 --set pretrain.epochs=1 --set pretrain.batch_size=16 --set finetune.epochs=1 "
+                  "--set eval.n_bootstrap=10 --set 'experiment.protocols=[\"grouped\"]' --set experiment.max_cv_folds=1")
+
+
+def _has_commit(commit: str) -> bool:
+    r = subprocess.run(["git", "-C", str(repo_root()), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True)
+    return r.returncode == 0
+
+
+@pytest.mark.slow
+def test_the_committed_canary_comes_back_bit_for_bit(capsys: pytest.CaptureFixture[str]) -> None:
+    record = json.loads(CANARY.read_text())
+    if not _has_commit(record["metadata"]["git"]["commit"]):
+        pytest.skip("this clone lacks the canary's commit (a shallow clone): fetch the history to verify it")
+    assert cli.main(["verify", str(CANARY)]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "max |delta| 0" in out and "grouped.summary.accuracy.mean" in out
+
+
+def test_refusals_say_why() -> None:
+    base = json.loads(CANARY.read_text())
+    with pytest.raises(Refused, match="no recipe is recorded"):
+        plan({**base, "extra": {}})
+    dirty = json.loads(json.dumps(base))
+    dirty["metadata"]["git"].update(dirty=True, code_dirty=True, dirty_files=["simcardionet_lite/config.py"])
+    with pytest.raises(Refused, match="dirty"):
+        plan(dirty)
+    moved = json.loads(json.dumps(base))
+    moved["config"]["data"].update(source="dataset1", root="/nowhere/dataset1")
+    with pytest.raises(Refused, match="--root-map"):
+        plan(moved)
+    here = repo_root()
+    spec = plan(moved, {"/nowhere": str(here)})  # any existing folder stands in for the mapped root
+    assert spec["config"]["data"]["root"] == str(here) + "/dataset1" or Path(spec["config"]["data"]["root"]).exists()
+
+
+def test_compare_reports_every_difference_and_the_tolerance() -> None:
+    a = {"grouped": {"summary": {"accuracy": {"mean": 0.5, "sd": 0.1}}, "folds": [{"metrics": {"accuracy": 0.5}}]}}
+    b = json.loads(json.dumps(a))
+    assert compare(a, b)["pass"] and compare(a, b)["max_delta"] == 0
+    b["grouped"]["folds"][0]["metrics"]["accuracy"] = 0.51
+    res = compare(a, b)
+    assert not res["pass"] and res["max_delta"] == pytest.approx(0.01) and res["n_compared"] == 3
+    assert compare(a, b, tolerance=0.02)["pass"]
+    assert compare(a, {"grouped": {}})["missing"]  # a number in one file only fails too
+
+
+def test_old_results_without_a_recipe_are_refused_not_guessed(capsys: pytest.CaptureFixture[str]) -> None:
+    old = repo_root() / "results" / "05_dataset1" / "real-cpu" / "metrics.json"
+    if not old.is_file():
+        pytest.skip("no pre-registry result committed")
+    assert cli.main(["verify", str(old)]) == 2
+    assert "no recipe is recorded" in capsys.readouterr().out
