@@ -11,7 +11,8 @@ seeds it records. For each results file this command:
 2. checks out the recorded commit into a temporary git worktree and runs the recorded recipe
    there, in a fresh process, with the recorded config, seeds and torch thread count and an
    empty cache;
-3. compares every number of the new metrics with the committed ones and prints, per headline
+3. compares every number of the new metrics with the committed ones (wall-clock times aside)
+   and prints, per headline
    metric, committed / re-run / |delta| / pass. The tolerance is stated: 0 by default, since a CPU
    run with the same thread count is bit for bit deterministic.
 """
@@ -98,11 +99,17 @@ def rerun(spec: Mapping[str, Any], workdir: Path, repo: Path) -> dict[str, Any]:
         subprocess.run([*git, "worktree", "remove", "--force", str(tree)], capture_output=True)
 
 
+def _is_timing(key: str) -> bool:
+    """Wall-clock fields (``seconds``, ``wall_s``): measurements of the machine, not results."""
+    return "seconds" in key or key.startswith("wall")
+
+
 def _leaves(d: Any, path: str = "") -> Iterator[tuple[str, float]]:
-    """Every number in a metrics dict, by its dotted path."""
+    """Every number in a metrics dict, by its dotted path (wall-clock times left out)."""
     if isinstance(d, Mapping):
         for k, v in d.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+            if not _is_timing(str(k)):
+                yield from _leaves(v, f"{path}.{k}" if path else str(k))
     elif isinstance(d, list):
         for i, v in enumerate(d):
             yield from _leaves(v, f"{path}[{i}]")

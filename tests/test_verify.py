@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from simcardionet_lite.verify import Refused, compare, plan
 CANARY = repo_root() / "results" / "05_dataset1" / "synthetic-canary" / "metrics.json"
 # how the canary was made (at the commit it records, on a clean tree, empty cache):
 CANARY_COMMAND = ("simcardionet-lite run dataset1_cv --tag canary --threads 1 --set 'data.image_size=[32,48]' "
-                  "--set data.n_per_class=4 --set pretrain.epochs=1 --set pretrain.batch_size=16 --set finetune.epochs=1 "
+                  "--set data.n_per_class=8 --set pretrain.epochs=2 --set pretrain.batch_size=16 --set finetune.epochs=2 "
                   "--set eval.n_bootstrap=10 --set 'experiment.protocols=[\"grouped\"]' --set experiment.max_cv_folds=1")
 
 
@@ -46,15 +45,20 @@ def test_refusals_say_why() -> None:
     moved["config"]["data"].update(source="dataset1", root="/nowhere/dataset1")
     with pytest.raises(Refused, match="--root-map"):
         plan(moved)
-    here = repo_root()
-    spec = plan(moved, {"/nowhere": str(here)})  # any existing folder stands in for the mapped root
-    assert spec["config"]["data"]["root"] == str(here) + "/dataset1" or Path(spec["config"]["data"]["root"]).exists()
+    here = repo_root() / "data"  # any existing folder stands in for the mapped one
+    with pytest.raises(Refused, match="not on this machine"):
+        plan(moved, {"/nowhere": "/also/nowhere"})
+    spec = plan(moved, {"/nowhere/dataset1": str(here)})
+    assert spec["config"]["data"]["root"] == str(here) and spec["config"]["data"]["cache_dir"] is None
+    assert spec["recipe"] == "dataset1_cv" and spec["threads"] == 1
 
 
 def test_compare_reports_every_difference_and_the_tolerance() -> None:
     a = {"grouped": {"summary": {"accuracy": {"mean": 0.5, "sd": 0.1}}, "folds": [{"metrics": {"accuracy": 0.5}}]}}
     b = json.loads(json.dumps(a))
     assert compare(a, b)["pass"] and compare(a, b)["max_delta"] == 0
+    timed = {**a, "seconds": 1.0, "folds": [{"metrics": {"accuracy": 0.5}, "seconds": 3.0, "wall_s": 9.0}]}
+    assert compare(timed, {**a, "seconds": 2.0, "folds": [{"metrics": {"accuracy": 0.5}, "seconds": 4.0}]})["pass"]
     b["grouped"]["folds"][0]["metrics"]["accuracy"] = 0.51
     res = compare(a, b)
     assert not res["pass"] and res["max_delta"] == pytest.approx(0.01) and res["n_compared"] == 3
