@@ -129,3 +129,37 @@ def test_fingerprint_follows_content_not_place(mini, tmp_path):
     hea = copy / "records100" / "00000" / "00001_lr.hea"
     hea.write_text(hea.read_text() + "# a comment\n")  # same record, other header bytes
     assert PTBXL(copy, image_size=(32, 48), cache_dir=tmp_path).fingerprint != a.fingerprint
+
+
+def test_broken_records_and_rows_are_named_and_skipped_not_fatal(tmp_path):
+    """A truncated .dat, a 500 Hz header in records100/ and a malformed scp_codes row: each named in the
+    skip report; the other records load (these aborted the whole load before)."""
+    import pandas as pd
+
+    root = tmp_path / "ptbxl"
+    F.write_mini_ptbxl(root, n_per_class=2, defects=False)
+    db = pd.read_csv(root / "ptbxl_database.csv")
+    trunc, fs500, bad_row = db["filename_lr"][0], db["filename_lr"][2], int(db["ecg_id"][4])
+    dat = root / f"{trunc}.dat"
+    dat.write_bytes(dat.read_bytes()[:1001])  # an odd byte count: not a whole number of 12-lead samples
+    hea = root / f"{fs500}.hea"
+    first, *rest = hea.read_text().splitlines()
+    parts = first.split()
+    parts[2] = "500"  # the record line's sampling frequency
+    hea.write_text("\n".join([" ".join(parts), *rest]) + "\n")
+    db.loc[4, "scp_codes"] = "{'NORM': 100.0"  # unbalanced: not a dict literal
+    db.to_csv(root / "ptbxl_database.csv", index=False)
+
+    ds = PTBXL(root, sampling_rate=100, image_size=(48, 64), cache_dir=tmp_path / "cache")
+    skipped = dict(ds.skipped.skipped)
+    assert len(skipped) == 3
+    assert any(trunc in path and "unreadable record" in why for path, why in skipped.items())
+    assert any(fs500 in path and "500 Hz" in why for path, why in skipped.items())
+    assert any(f"ecg_id {bad_row}" in path and "malformed scp_codes" in why for path, why in skipped.items())
+    assert len(ds) == 2 * 5 - 3  # the ten single-label records minus the three broken ones
+    with pytest.raises(DataError, match="unreadable record") as err:
+        P.read_record(root, trunc, 100)
+    assert err.value.path.endswith(".dat") and "re-download" in err.value.fix
+    with pytest.raises(DataError, match="listed as the 100 Hz version") as err:
+        P.read_record(root, fs500, 100)
+    assert "sampling_rate=100" not in err.value.fix  # the old fix told the user to do what they had done

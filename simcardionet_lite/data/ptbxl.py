@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from simcardionet_lite.config import LEADS, PTBXL_CLASSES
 from simcardionet_lite.data.cache import PageCache, cache_key
-from simcardionet_lite.data.images import file_sha256
+from simcardionet_lite.data.images import error_reason, file_sha256
 from simcardionet_lite.data.pages import DATA_VERSION, PageDataset, Transform, groups_from_keys, prepare_page
 from simcardionet_lite.ecg import render as R
 from simcardionet_lite.errors import DataError
@@ -68,8 +68,20 @@ def superclasses(codes: dict[str, float], mapping: dict[str, str]) -> list[str]:
     return sorted({mapping[c] for c in codes if c in mapping}, key=PTBXL_CLASSES.index)
 
 
+def _parse_scp_codes(text: object) -> dict[str, float] | None:
+    """One row's ``scp_codes`` (a Python dict literal), or None when it is not one."""
+    try:
+        value = ast.literal_eval(str(text))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def load_ptbxl_metadata(root: str | Path) -> pd.DataFrame:
-    """``ptbxl_database.csv`` with parsed ``scp_codes`` and a ``superclasses`` list column."""
+    """``ptbxl_database.csv`` with parsed ``scp_codes`` and a ``superclasses`` list column.
+
+    Rows whose ``scp_codes`` is not a dict literal are left out and their ``ecg_id`` listed in
+    ``df.attrs["malformed_scp_codes"]`` (the dataset reports them as skipped)."""
     root = Path(root)
     if not root.is_dir():
         raise DataError("PTB-XL root folder not found", path=root,
@@ -83,7 +95,13 @@ def load_ptbxl_metadata(root: str | Path) -> pd.DataFrame:
     if missing:
         raise DataError(f"ptbxl_database.csv lacks the columns {missing}", path=p,
                         fix=f"use the official database file; the loader needs {list(REQUIRED_COLUMNS)}")
-    df["scp_codes"] = df["scp_codes"].apply(ast.literal_eval)
+    codes = df["scp_codes"].map(_parse_scp_codes)
+    bad = codes.isna()
+    if bad.any():  # named and left out, not a crash: PTBXL reports them in its skip report
+        log.warning("ptbxl_database.csv: malformed scp_codes in ecg_id %s", df.index[bad].tolist()[:10])
+    df = df[~bad].copy()
+    df["scp_codes"] = codes[~bad]
+    df.attrs["malformed_scp_codes"] = [int(i) for i in bad[bad].index]
     mapping = superclass_map(load_scp_statements(root))
     df["superclasses"] = df["scp_codes"].apply(lambda c: superclasses(c, mapping))
     return df
@@ -101,8 +119,9 @@ def multilabel_matrix(supers: list[list[str]]) -> np.ndarray:
 def read_record(root: str | Path, filename: str, sampling_rate: int) -> np.ndarray:
     """One record as ``12 x T float32`` mV in the order of :data:`LEADS`.
 
-    Raises :class:`FileNotFoundError` for missing ``.hea``/``.dat`` files (the caller skips
-    and reports) and :class:`DataError` when the record's sampling rate is not the requested one.
+    Raises :class:`FileNotFoundError` for missing ``.hea``/``.dat`` files and :class:`DataError`
+    for an unreadable (truncated, corrupt) record or one whose header states another sampling
+    rate; the dataset skips and reports both.
     """
     import wfdb
 
@@ -110,12 +129,17 @@ def read_record(root: str | Path, filename: str, sampling_rate: int) -> np.ndarr
     for ext in (".hea", ".dat"):
         if not base.with_suffix(ext).is_file():
             raise FileNotFoundError(f"missing {base.with_suffix(ext).name}")
-    sig, fields = wfdb.rdsamp(str(base))
+    try:
+        sig, fields = wfdb.rdsamp(str(base))
+    except (ValueError, OSError, IndexError, EOFError, KeyError, TypeError) as exc:  # truncated or corrupt files
+        raise DataError(f"unreadable record ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                        path=base.with_suffix(".dat"), fix="re-download this record from PhysioNet; it is skipped") from exc
     fs = float(fields["fs"])
     if abs(fs - sampling_rate) > 1e-6:
-        raise DataError(f"record sampled at {fs:g} Hz, but sampling_rate={sampling_rate} was requested",
+        raise DataError(f"record header says {fs:g} Hz, but it is listed as the {sampling_rate} Hz version",
                         path=base.with_suffix(".hea"),
-                        fix="pass sampling_rate=100 for records100/ (filename_lr) or 500 for records500/ (filename_hr)")
+                        fix=f"this file is not PTB-XL's {sampling_rate} Hz record {filename}: re-download it from "
+                        "PhysioNet (it is skipped)")
     names = [_PTBXL_LEAD_NAMES.get(str(n).upper(), str(n)) for n in fields["sig_name"]]
     try:
         order = [names.index(lead) for lead in LEADS]
@@ -198,6 +222,9 @@ def _render_records(root: Path, files: Sequence[str], sampling_rate: int, highpa
         except FileNotFoundError as exc:
             reasons[str(i)] = f"{exc}"
             continue
+        except DataError as exc:
+            reasons[str(i)] = error_reason(exc)
+            continue
         if not np.isfinite(sig).all():
             reasons[str(i)] = "NaN or inf in the signal"
             continue
@@ -252,8 +279,12 @@ class PTBXL(PageDataset):
         self.split_name = split
         self.classes = PTBXL_CLASSES
         self.size = (int(image_size[0]), int(image_size[1]))
-        df, self.excluded = select_records(load_ptbxl_metadata(self.root), split=split, folds=folds,
-                                           single_label=single_label, max_records=max_records)
+        meta = load_ptbxl_metadata(self.root)
+        for ecg_id in meta.attrs.get("malformed_scp_codes", []):
+            self.skipped.add(f"{self.root / 'ptbxl_database.csv'} (ecg_id {ecg_id})",
+                             "malformed scp_codes (not a dict literal): fix or remove the row")
+        df, self.excluded = select_records(meta, split=split, folds=folds, single_label=single_label,
+                                           max_records=max_records)
         log.info("PTB-XL %s: %d records; excluded %s", self.root, len(df), self.excluded)
         files = df["filename_lr" if sampling_rate == 100 else "filename_hr"].tolist()
         self.fingerprint = records_fingerprint(self.root, files, sampling_rate)
