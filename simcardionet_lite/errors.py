@@ -25,6 +25,28 @@ class DataError(Exception):
         super().__init__(text)
 
 
+def check_writable(path: str | Path, option: str, *, folder: bool = False) -> Path:
+    """Refuse an output that cannot be written, before any work (``option`` names the flag).
+
+    Why before: a command that computes for minutes and then fails on a read-only folder wastes
+    the run; it must fail at once with the path and the fix. ``folder=True``: ``path`` is a
+    folder (created if missing), else a file whose folder is created if missing.
+    """
+    import os
+
+    path = Path(path)
+    target = path if folder else path.parent
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the folder for {option} ({exc.strerror})", path=target,
+                        fix=f"pass a {option} in a folder you can write to") from exc
+    if not os.access(target, os.W_OK) or (path.exists() and not folder and not os.access(path, os.W_OK)):
+        raise DataError(f"cannot write {option} there (no write permission)", path=path,
+                        fix=f"pass a {option} in a folder you can write to")
+    return path
+
+
 @dataclass
 class SkipReport:
     """What a loader skipped and why; loaders return this instead of dropping silently."""

@@ -27,7 +27,7 @@ import torch
 
 from simcardionet_lite.checkpoint import load_checkpoint, preprocessing_of
 from simcardionet_lite.config import Config, load_preset
-from simcardionet_lite.errors import DataError
+from simcardionet_lite.errors import DataError, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def read_page(path: str | Path) -> np.ndarray:
     """Read an image file as uint8 ``H x W x 3`` RGB exactly as the training loaders do
     (:func:`simcardionet_lite.data.datasets.load_image`: transparency composited on white,
     grey/palette/CMYK converted); :class:`DataError` if missing or unreadable."""
-    from simcardionet_lite.data.datasets import load_image
+    from simcardionet_lite.data.images import check_page_size, load_image
 
     path = Path(path)
     if not path.is_file():
@@ -50,6 +50,7 @@ def read_page(path: str | Path) -> np.ndarray:
             path=path,
             fix="pass a JPEG or PNG scan/photo of an ECG page",
         ) from exc
+    check_page_size(page.shape, path)
     return page
 
 
@@ -103,14 +104,22 @@ def predict_page(
     return out
 
 
+MAX_OVERLAY_SIDE = 2048  # ours: longest side of a written overlay (px); larger pages are shrunk first
+
+
 def write_overlay(page: np.ndarray, cam: np.ndarray, path: str | Path) -> Path:
-    """Overlay the CAM, upsampled to the page's size, on the whole page and save it as PNG."""
+    """Overlay the CAM, upsampled to the page's size (at most ``MAX_OVERLAY_SIDE`` px a side), on
+    the whole page and save it as PNG."""
     import cv2
     from PIL import Image
 
     from simcardionet_lite.explain import overlay
 
     h, w = page.shape[:2]
+    scale = min(1.0, MAX_OVERLAY_SIDE / max(h, w))
+    if scale < 1.0:  # a photo of 8000 x 6000 px: an overlay at screen size, not an 18 MB PNG
+        h, w = max(1, round(h * scale)), max(1, round(w * scale))
+        page = cv2.resize(page, (w, h), interpolation=cv2.INTER_AREA)
     big = cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry. Returns 0 on success, 2 on a data/checkpoint error (message on stderr)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.cam:
+            check_writable(args.cam, "--cam")
         expect = load_preset(args.preset) if args.preset else None
         ckpt = load_checkpoint(args.checkpoint, expect=expect)
         page = read_page(args.image)

@@ -65,17 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry: 0 on success, 2 on a data or checkpoint error (message on stderr)."""
-    from simcardionet_lite.errors import DataError
+    from simcardionet_lite.errors import DataError, check_writable
     from simcardionet_lite.experiments.report.format import fmt_ci
     from simcardionet_lite.results import publish
 
     args = build_parser().parse_args(argv)
     try:
         if args.out:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            if not out.is_dir() or not _writable(out):
-                raise DataError("cannot write the results folder", path=out, fix="pass a writable --out folder")
+            check_writable(args.out, "--out", folder=True)
         res = evaluate_checkpoint(args.checkpoint, args.data_root, source=args.source, split=args.split, seed=args.seed)
     except (DataError, KeyError, ValueError) as exc:
         sys.stderr.write(f"error: {exc}\n")
@@ -87,12 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                        extra={"checkpoint": res["checkpoint"]})
         sys.stdout.write(f"results: {path}\n")
     return 0
-
-
-def _writable(folder: Path) -> bool:
-    import os
-
-    return os.access(folder, os.W_OK)
 
 
 __all__ = ["evaluate_checkpoint", "main"]

@@ -107,6 +107,18 @@ def test_cli(trees, tmp_path, capsys):
     assert A.main([str(tmp_path / "nowhere")]) == 2
 
 
+def test_cli_refuses_an_output_it_cannot_write_before_the_work(trees, tmp_path, capsys, monkeypatch):
+    base, _, _ = trees
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")  # no folder can be made under a file, even as root
+    built = []
+    monkeypatch.setattr(A, "build_manifest", lambda *a, **k: built.append(a))
+    for option in ("--out", "--json"):
+        assert A.main([str(base / "d1"), option, str(blocker / "x")]) == 2
+        assert option in capsys.readouterr().err
+    assert not built  # refused before any file was read
+
+
 def test_top_level_alias():
     import simcardionet_lite.audit as top
 

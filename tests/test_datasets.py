@@ -200,3 +200,19 @@ def test_datasets_module_is_a_facade():
 
     assert D.load_image is images.load_image and D.PTBXL is ptbxl.PTBXL and D.SyntheticECG is synthetic.SyntheticECG
     assert D.build_dataset is factory.build_dataset and D.prepare_page is pages.prepare_page
+
+
+def test_an_image_that_cannot_be_a_page_is_skipped_and_reported(tmp_path, pages):
+    from PIL import Image
+
+    from simcardionet_lite.data.datasets import MENDELEY_FOLDERS
+
+    root = tmp_path / "tree"
+    F.write_image_tree(root, "mendeley", 2, pages=pages, exact_copies=0, near_copies=0, corrupt=False, modes=False)
+    folder = root / next(iter(MENDELEY_FOLDERS))
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(folder / "dot.png")  # read as a blank page before
+    Image.fromarray(np.full((70, 700, 3), 255, np.uint8)).save(folder / "strip.png")
+    ds = ECGImageFolder(root, image_size=(48, 64), cache_dir=tmp_path / "cache")
+    reasons = {path.rsplit("/", 1)[-1]: why for path, why in ds.skipped.skipped}
+    assert set(reasons) == {"dot.png", "strip.png"} and all("cannot be a 12-lead ECG page" in r for r in reasons.values())
+    assert len(ds) == 8

@@ -113,3 +113,28 @@ def test_transparent_png_reaches_the_model_as_in_training(bundle: dict[str, Path
     assert x.shape == (3, *SIZE)
     assert torch.equal(x, train)
     assert float(x.mean()) > 0.8, float(x.mean())  # near white; dropping alpha gives a black page
+
+
+def test_bad_outputs_and_non_pages_are_refused_before_the_work(bundle: dict[str, Path], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(tiny)  # a 1 x 1 image used to be "PMI, p = 0.985"
+    assert main([str(tiny), "--checkpoint", str(bundle["ckpt"])]) == 2
+    assert "cannot be a 12-lead ECG page" in capsys.readouterr().err
+    strip = tmp_path / "strip.png"
+    Image.fromarray(np.full((64, 640, 3), 255, np.uint8)).save(strip)
+    assert main([str(strip), "--checkpoint", str(bundle["ckpt"])]) == 2
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")  # an output under a file: no folder can be made there, even as root
+    assert main([str(bundle["img"]), "--checkpoint", str(bundle["ckpt"]), "--cam", str(blocker / "cam.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--cam" in err and "a_file" in err
+
+
+def test_a_huge_page_gets_an_overlay_of_screen_size(tmp_path: Path) -> None:
+    from simcardionet_lite.predict import MAX_OVERLAY_SIDE, write_overlay
+
+    page = np.full((3000, 4000, 3), 255, np.uint8)
+    out = write_overlay(page, np.random.default_rng(0).random((12, 16)).astype(np.float32), tmp_path / "o.png")
+    with Image.open(out) as im:
+        assert max(im.size) == MAX_OVERLAY_SIDE and im.size == (MAX_OVERLAY_SIDE, 1536)

@@ -38,7 +38,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from simcardionet_lite.config import DATASET1_CLASSES
-from simcardionet_lite.errors import DataError
+from simcardionet_lite.errors import DataError, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -421,6 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="compare with published checksums (default: the committed Dataset I list)")
     args = ap.parse_args(list(argv) if argv is not None else None)
     try:
+        for option, target in (("--out", args.out), ("--json", args.json)):
+            if target:
+                check_writable(target, option)  # before the work, not after it
         cmap = _parse_class_map(args.class_map)
         man = build_manifest(args.root, args.layout, cmap)
         other = build_manifest(args.against, args.layout_against) if args.against else None

@@ -35,8 +35,9 @@ from simcardionet_lite.errors import DataError, SkipReport
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-# decode-v2: full decode with EXIF orientation, 16-bit scaling and white alpha compositing
-IMAGE_DECODE_VERSION = "decode-v2"
+# decode-v2: full decode with EXIF orientation, 16-bit scaling and white alpha compositing;
+# decode-v3: images that cannot be a page (check_page_size) are skipped and reported
+IMAGE_DECODE_VERSION = "decode-v3"
 
 # Dataset I (Mendeley, Khan & Hussain, v2): the published folder names.
 MENDELEY_FOLDERS: dict[str, str] = {
@@ -289,6 +290,20 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, str]:
                         "by the dataset loaders") from exc
 
 
+MIN_PAGE_SIDE = 64  # ours: pixels; no 12-lead page (12 panels and a rhythm strip) fits in less
+MAX_PAGE_ASPECT = 4.0  # ours: a page (landscape or portrait, photographed or scanned) is at most 4:1
+
+
+def check_page_size(shape: Sequence[int], path: str | Path) -> None:
+    """Refuse an image that cannot be an ECG page: under ``MIN_PAGE_SIDE`` px a side or more
+    elongated than ``MAX_PAGE_ASPECT`` (a 1 x 1 image read as a blank page would be classified)."""
+    h, w = int(shape[0]), int(shape[1])
+    if min(h, w) < MIN_PAGE_SIDE or max(h, w) > MAX_PAGE_ASPECT * min(h, w):
+        raise DataError(f"a {w} x {h} px image cannot be a 12-lead ECG page (at least {MIN_PAGE_SIDE} px a side "
+                        f"and at most {MAX_PAGE_ASPECT:g}:1)", path=path,
+                        fix="pass a scan or photo of a whole ECG page")
+
+
 def error_reason(exc: DataError) -> str:
     """A :class:`DataError`'s message without the path and fix (for skip reports and manifests)."""
     return str(exc).split(" [file:")[0]
@@ -309,6 +324,7 @@ def _decode_pages(items: Sequence[tuple[Path, str, str]], size: tuple[int, int],
     for i, (p, _, _) in enumerate(tqdm(items, desc="decode pages", disable=not progress, leave=False)):
         try:
             arr, mode = load_image(p)
+            check_page_size(arr.shape, p)
         except DataError as exc:
             reasons[str(i)] = error_reason(exc)
             continue
