@@ -233,3 +233,30 @@ def test_ablation_reading_is_paired_by_seed() -> None:
     assert "**worse** (worse): below `full` in every seed; macro-F1 difference -0.100 to -0.050." in text
     assert "**mixed** (mixed): above `full` in 1 of 3 seeds; macro-F1 difference -0.100 to +0.100." in text
     assert "full**" not in text
+
+
+def test_paper_vs_ours_reads_one_seed_and_several_seed_results() -> None:
+    from simcardionet_lite.evaluate import summarize
+
+    def run(seed, acc):
+        m = {"accuracy": acc, "macro_precision": acc, "macro_recall": acc, "macro_f1": acc, "weighted_f1": acc,
+             "ci": {"accuracy": [acc - 0.1, acc + 0.1]}}
+        return {"seed": seed, "metrics": m, "metrics_unseen": m, "baseline": m, "multilabel": {"macro_auc": 0.7}}
+
+    runs = [run(0, 0.6), run(1, 0.7), run(2, 0.8)]
+    several = {"metrics": {"overlap": {"n_seen": 1, "n_test": 2, "fraction_seen": 0.5}, "runs": runs, "n_test": 9,
+                           "summary": summarize([r["metrics"] for r in runs]),
+                           "summary_unseen": summarize([r["metrics_unseen"] for r in runs]),
+                           "multilabel_summary": summarize([r["multilabel"] for r in runs], ["macro_auc"])},
+               "seeds": [0, 1, 2]}
+    one = {"metrics": {**run(0, 0.6), "overlap": {"n_seen": 1, "n_test": 2, "fraction_seen": 0.5}, "n_test": 9},
+           "seeds": [0]}  # the format committed before recipes repeated over seeds
+    table = ex.paper_vs_ours(lambda ch: {"06_dataset2": {"new": several, "old": one},
+                                         "07_ptbxl": {"new": several}}.get(ch, {}))
+    d2 = table[table.dataset.str.startswith("Dataset II:")]
+    assert set(d2[d2.protocol.str.contains("`new`")].interval) == {"seeds: 0.600, 0.700, 0.800"}
+    assert set(d2[d2.protocol.str.contains("`old`")].interval) == {"95 % bootstrap"}
+    assert d2.iloc[0]["ours"] == "0.700 ± 0.100" and "on the unseen pages ours is 0.700 ± 0.100" in d2.iloc[0]["reading"]
+    px = table[table.dataset.str.startswith("Dataset III:")]
+    assert px.iloc[-1]["ours"] == "0.700 ± 0.000"  # the multi-label AUC over seeds
+    assert set(table[table.dataset.str.startswith("Dataset I:")].ours) == {"not yet run"}
