@@ -260,3 +260,24 @@ def test_paper_vs_ours_reads_one_seed_and_several_seed_results() -> None:
     px = table[table.dataset.str.startswith("Dataset III:")]
     assert px.iloc[-1]["ours"] == "0.700 ± 0.000"  # the multi-label AUC over seeds
     assert set(table[table.dataset.str.startswith("Dataset I:")].ours) == {"not yet run"}
+
+
+def test_encoder_key_follows_the_pages_not_where_the_config_says_they_came_from(tmp_path) -> None:
+    from dataclasses import replace
+
+    from simcardionet_lite.data.factory import build_dataset
+
+    cfg = ex.get("dataset1_cv").config("smoke", overrides=_tiny(tmp_path))
+    ds = build_dataset(cfg.data, seed=0)
+    other_test_style = ex.get("dataset2_ood").config("smoke", overrides=_tiny(tmp_path))  # data.style = kaggle
+    assert other_test_style.data != cfg.data
+    assert ex.encoder_key(other_test_style, ds, 0) == ex.encoder_key(cfg, ds, 0)  # same pages: one encoder
+    moved = ex.get("dataset1_cv").config("smoke", overrides={**_tiny(tmp_path), "data.cache_dir": str(tmp_path / "x")})
+    assert ex.encoder_key(moved, ds, 0) == ex.encoder_key(cfg, ds, 0)
+    bigger = replace(cfg.data, image_size=(48, 64))
+    assert ex.encoder_key(ex.get("dataset1_cv").config("smoke", overrides={**_tiny(tmp_path), "data.image_size": (48, 64)}),
+                          build_dataset(bigger, seed=0), 0) != ex.encoder_key(cfg, ds, 0)
+    assert ex.encoder_key(ex.arm_config(cfg, "lam0"), ds, 0) != ex.encoder_key(cfg, ds, 0)
+    assert ex.encoder_key(cfg, ds, 1) != ex.encoder_key(cfg, ds, 0)
+    other_pages = build_dataset(replace(cfg.data, difficulty=0.9), seed=0)  # same ids, other content
+    assert ex.encoder_key(cfg, other_pages, 0) != ex.encoder_key(cfg, ds, 0)

@@ -80,7 +80,7 @@ def test_sources_are_the_configs_contract():
     assert set(SOURCES) == {"synthetic", "dataset1", "kaggle", "kaggle_standin", "ptbxl"}
     assert STANDIN_DEFAULTS["dataset1"] == {"style": "mendeley", "label_set": "dataset1", "duplicate_fraction": 0.47}
     assert STANDIN_DEFAULTS["kaggle_standin"] == STANDIN_DEFAULTS["kaggle"] == {"style": "kaggle", "label_set": "dataset1"}
-    assert STANDIN_DEFAULTS["ptbxl"] == {"style": "ptbxl", "label_set": "ptbxl"}
+    assert STANDIN_DEFAULTS["ptbxl"] == {"style": "ptbxl", "label_set": "ptbxl", "n_per_class": 24}
     s = synthetic_standin(DataConfig(source="ptbxl", root="/x"))
     assert (s.source, s.root, s.style, s.label_set) == ("synthetic", None, "ptbxl", "ptbxl")
 

@@ -92,3 +92,9 @@ def test_real_dataset1_run_records_the_real_source(realdata: Path, tmp_path: Pat
     assert rec["source"] == "dataset1" and rec["n"] == 928 and len(rec["fingerprint"]) == 64
     assert rec["counts"] == {"MI": 239, "PMI": 172, "AHB": 233, "NORM": 284}
     assert result.metrics["grouped"]["folds"][0]["test_groups_seen_in_train"] == 0
+
+
+def test_overrides_win_over_the_stand_in_defaults() -> None:
+    r = ex.get("ptbxl_folds")
+    assert r.config("smoke").data.n_per_class == 24  # the PTB-XL stand-in's size (ours)
+    assert r.config("smoke", overrides={"data.n_per_class": 7}).data.n_per_class == 7

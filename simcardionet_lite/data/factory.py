@@ -132,7 +132,9 @@ STANDIN_DEFAULTS: dict[str, dict[str, Any]] = {
     "dataset1": {"style": "mendeley", "label_set": "dataset1", "duplicate_fraction": 0.47},  # 437 of 928 files are copies
     "kaggle": {"style": "kaggle", "label_set": "dataset1"},
     "kaggle_standin": {"style": "kaggle", "label_set": "dataset1"},
-    "ptbxl": {"style": "ptbxl", "label_set": "ptbxl"},
+    # ours: 24 records per class (120 pages) in every preset: a demo of the pipeline, sized for the
+    # smoke budget; the paper preset is meant for the real PTB-XL (--set data.n_per_class=N for more)
+    "ptbxl": {"style": "ptbxl", "label_set": "ptbxl", "n_per_class": 24},
 }
 
 _DATA_FIELDS = frozenset(f.name for f in fields(DataConfig))

@@ -32,7 +32,9 @@ from simcardionet_lite.results import to_jsonable
 log = logging.getLogger(__name__)
 
 #: sections of the config that change a pretrained encoder (its cache key hashes them)
-ENCODER_SECTIONS = ("data", "model", "loss", "aug_pretrain", "pretrain")
+ENCODER_SECTIONS = ("model", "loss", "aug_pretrain", "pretrain")
+#: the data fields that change how a page is prepared; *which* pages (and their bytes) is data_identity's part
+PAGE_FIELDS = ("image_size", "crop_header_footer", "grayscale")
 
 
 def build_model(cfg: Config, num_classes: int) -> torch.nn.Module:
@@ -55,8 +57,16 @@ def data_identity(ds: Any) -> str:
 
 
 def encoder_key(cfg: Config, dataset: Any, seed: int) -> str:
-    """Cache key of a pretrained encoder: the config sections that change it, the pages, the seed."""
-    sections = cfg.hash(*ENCODER_SECTIONS)
+    """Cache key of a pretrained encoder: the config sections that change it, how pages are
+    prepared, which pages (content fingerprint and ids) and the seed.
+
+    Why not the whole ``data`` section: it also says where the data came from and what a recipe
+    tests on (Dataset II's page style, a cache folder), which do not change an encoder trained on
+    these pages; keying on it made recipes that pretrain on the same pages miss each other's encoder.
+    """
+    d = cfg.to_dict()
+    spec = {**{s: d[s] for s in ENCODER_SECTIONS}, "pages": {k: d["data"][k] for k in PAGE_FIELDS}}
+    sections = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     return hashlib.sha256(f"{sections}|{data_identity(dataset)}|{seed}".encode()).hexdigest()[:20]
 
 
@@ -170,6 +180,7 @@ def baseline_cv(cfg: Config, dataset: Any, protocol: str = "grouped", *, seed: i
 
 __all__ = [
     "ENCODER_SECTIONS",
+    "PAGE_FIELDS",
     "baseline_cv",
     "build_model",
     "data_identity",
