@@ -22,7 +22,7 @@ def counts_table(named: Mapping[str, Any], duplicates: bool = False) -> Any:
 
     first = next(iter(named.values()))
     classes = list(first.classes)
-    cols = {name: [int((np.asarray(ds.labels) == k).sum()) for k in range(len(classes))] for name, ds in named.items()}
+    cols = {name: [ds.class_counts()[c] for c in classes] for name, ds in named.items()}
     if duplicates:
         g, y = np.asarray(first.groups), np.asarray(first.labels)
         cols["unique (duplicate clusters)"] = [len(np.unique(g[y == k])) for k in range(len(classes))]
