@@ -194,12 +194,16 @@ def test_ptbxl_swapped_dat_files_change_fingerprint_and_pages(tmp_path, ptbxl_tr
     assert a2.fingerprint == a.fingerprint and a2.cache.hits == 1  # unchanged tree: cache hit
 
 
-def test_image_replaced_by_white_page_of_same_size_changes_fingerprint_and_page(tmp_path, kaggle_tree):
-    src, _ = kaggle_tree
+def _kaggle_copy(tmp_path, kaggle_tree):
+    """A copy of the Kaggle fixture tree to edit, its config and the dataset it gives before the edit."""
     root = tmp_path / "k"
-    shutil.copytree(src, root)
+    shutil.copytree(kaggle_tree[0], root)
     data = _cfg(tmp_path, source="kaggle", root=str(root))
-    before = build_dataset(data)
+    return root, data, build_dataset(data)
+
+
+def test_image_replaced_by_white_page_of_same_size_changes_fingerprint_and_page(tmp_path, kaggle_tree):
+    root, data, before = _kaggle_copy(tmp_path, kaggle_tree)
     k = 0
     target = root / before.ids[k]
     old_size = target.stat().st_size
@@ -218,11 +222,7 @@ def test_image_replaced_by_white_page_of_same_size_changes_fingerprint_and_page(
 
 
 def test_renamed_file_changes_fingerprint(tmp_path, kaggle_tree):
-    src, _ = kaggle_tree
-    root = tmp_path / "k"
-    shutil.copytree(src, root)
-    data = _cfg(tmp_path, source="kaggle", root=str(root))
-    before = build_dataset(data)
+    root, data, before = _kaggle_copy(tmp_path, kaggle_tree)
     p = root / before.ids[0]
     p.rename(p.with_name("zz_" + p.name))
     assert build_dataset(data).fingerprint != before.fingerprint
