@@ -77,10 +77,8 @@ def _settings(args: argparse.Namespace) -> dict:
     for key in ("preset", "results_dir"):
         if key in params:
             raise ValueError(f"set {key} with --preset / --results-root / --tag, not -p")
-    if args.set:
-        given = params.get("overrides") or {}
-        if not isinstance(given, dict):
-            raise ValueError(f"-p overrides must be a dict such as {{\"pretrain.epochs\": 2}}, got {given!r}")
+    given = params.get("overrides") or {}
+    if args.set and isinstance(given, dict):  # anything else is refused, with the chapter's parameters, by reproduce
         params["overrides"] = {**given, **parse_assignments(args.set)}
     return params
 

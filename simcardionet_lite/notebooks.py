@@ -142,7 +142,7 @@ def resolve_chapter(chapter: str, book_dir: str | os.PathLike | None = None) -> 
     raise FileNotFoundError(f"unknown chapter {chapter!r}; known chapters: {known}")
 
 
-PATH_PARAMETER_SUFFIXES = ("_root", "_from", "_dir")
+PATH_PARAMETER_SUFFIXES = ("_root", "_from")
 
 
 def check_parameters(notebook: str | os.PathLike, parameters: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def check_parameters(notebook: str | os.PathLike, parameters: Mapping[str, Any],
     if "overrides" in out and not isinstance(out["overrides"], Mapping):
         raise ValueError(f"overrides must be a dict of dotted config keys, e.g. --set pretrain.epochs=2; got {out['overrides']!r}")
     for key, value in parameters.items():
-        if key.endswith(PATH_PARAMETER_SUFFIXES) and key != "results_dir" and value is not None:
+        if key.endswith(PATH_PARAMETER_SUFFIXES) and value is not None:
             if not isinstance(value, str):
                 raise ValueError(f"{key} must be a folder path (or None), got {value!r}")
             out[key] = str(Path(value).expanduser().resolve())

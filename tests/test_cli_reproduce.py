@@ -179,3 +179,9 @@ def test_module_entry_point_runs() -> None:
     r = subprocess.run([sys.executable, "-m", "simcardionet_lite", "reproduce", "--help"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--preset" in r.stdout
+
+
+def test_set_with_a_non_dict_overrides_parameter_is_refused(tmp_path: Path, tiny_chapter: Path) -> None:
+    assert cli.main(["reproduce", "--chapter", str(tiny_chapter), "-p", "overrides=epochs", "--set", "pretrain.epochs=2",
+                     "--results-root", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()

@@ -74,7 +74,11 @@ def test_book_workflow_builds_and_deploys_pages() -> None:
 
 
 def test_gpu_workflow_covers_every_chapter_on_a_self_hosted_gpu_runner() -> None:
-    from simcardionet_lite.notebooks import chapter_matrix
+    from simcardionet_lite.experiments import all_recipes
+    from simcardionet_lite.notebooks import _registered_sources, chapter_matrix
+
+    # the matrix reads the recipes' sources without importing them: it must agree with the registry
+    assert _registered_sources() == {r.chapter: r.real_source for r in all_recipes().values()}
 
     wf = load("gpu-reproduce.yml")
     job = wf["jobs"]["reproduce"]
