@@ -223,25 +223,47 @@ def _point_metrics(y: np.ndarray, prob: np.ndarray, n_classes: int) -> dict[str,
     p, r, f, s = _prf_from_confusion(cm)
     n = max(len(y), 1)
     out: dict[str, float | None] = {"accuracy": float(np.trace(cm) / n)}
-    out["macro_precision"], out["macro_recall"], out["macro_f1"] = float(p.mean()), float(r.mean()), float(f.mean())
+    # macro averages over the classes present in the test labels: an absent class has no recall to
+    # average, and counting it as 0 would report the sample's composition, not the model
+    present = s > 0
+    if present.any():
+        out["macro_precision"], out["macro_recall"], out["macro_f1"] = (float(p[present].mean()), float(r[present].mean()),
+                                                                       float(f[present].mean()))
+    else:
+        out["macro_precision"] = out["macro_recall"] = out["macro_f1"] = 0.0
     w = s / n
     out["weighted_precision"], out["weighted_recall"], out["weighted_f1"] = float(p @ w), float(r @ w), float(f @ w)
     out["macro_auc"] = _macro_auc(y, prob, n_classes)[0]
     return out
 
 
+def cluster_resample(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One cluster-bootstrap draw: as many clusters as there are, drawn with replacement; every
+    item of a drawn cluster comes along (positions into ``groups``)."""
+    groups = np.asarray(groups)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse))[:-1])
+    drawn = rng.integers(0, len(uniq), len(uniq))
+    return np.concatenate([members[g] for g in drawn])
+
+
 def bootstrap_ci(y_true: np.ndarray, y_prob: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], Any],
-                 *, n_boot: int = 200, ci: float = 0.95, seed: int = 0) -> Any:
+                 *, n_boot: int = 200, ci: float = 0.95, seed: int = 0, groups: np.ndarray | None = None) -> Any:
     """Percentile bootstrap interval of ``metric(y, prob)`` over resampled test items (seeded).
 
+    With ``groups`` (duplicate clusters on Dataset I, patients on PTB-XL) whole clusters are
+    resampled (:func:`cluster_resample`): copies of one page, or records of one patient, are not
+    independent evidence, and a page-level bootstrap that treats them so gives intervals too narrow.
     ``metric`` may return a float (gives ``(lo, hi)`` or None) or a dict of floats (gives
     ``{key: (lo, hi) | None}``), so that several metrics share one set of resamples.
     """
     rng = np.random.default_rng(seed)
     n = len(y_true)
+    if groups is not None and len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} entries for {n} test items")
     draws: list[Any] = []
     for _ in range(int(n_boot)):
-        idx = rng.integers(0, n, n)
+        idx = cluster_resample(groups, rng) if groups is not None else rng.integers(0, n, n)
         draws.append(metric(y_true[idx], y_prob[idx]))
     a = (1 - ci) / 2
 
@@ -255,13 +277,16 @@ def bootstrap_ci(y_true: np.ndarray, y_prob: np.ndarray, metric: Callable[[np.nd
 
 
 def classification_metrics(y_true: Sequence[int] | np.ndarray, y_prob: np.ndarray, classes: Sequence[str],
-                           n_boot: int = 200, ci: float = 0.95, seed: int = 0) -> dict[str, Any]:
+                           n_boot: int = 200, ci: float = 0.95, seed: int = 0,
+                           groups: Sequence[Any] | np.ndarray | None = None) -> dict[str, Any]:
     """Accuracy, macro/weighted P/R/F1, per-class report, confusion matrix, macro OvR AUC and bootstrap CIs.
 
     Returns flat floats under ``accuracy, macro_precision, ..., weighted_f1, macro_auc`` and the
-    intervals under ``ci[metric] = [lo, hi]`` (``n_boot = 0`` skips them). All classes are kept
-    (``labels=``), absent ones score 0 (``zero_division=0``); the AUC averages over the classes
-    present in ``y_true`` (``auc_classes``, ``auc_note``).
+    intervals under ``ci[metric] = [lo, hi]`` (``n_boot = 0`` skips them). Macro averages (F1,
+    precision, recall, AUC) are over the classes present in ``y_true`` (``macro_classes``,
+    ``auc_classes``); ``per_class`` keeps every class, an absent one marked ``absent`` with support
+    0, and says how often each class was ``predicted``. With ``groups`` the intervals come from a
+    cluster bootstrap (``ci_unit``).
     """
     y = np.asarray(y_true, dtype=np.int64)
     prob = np.asarray(y_prob, dtype=np.float64)
@@ -272,8 +297,10 @@ def classification_metrics(y_true: Sequence[int] | np.ndarray, y_prob: np.ndarra
     pred = prob.argmax(1)
     cm = _confusion(y, pred, k)
     p, r, f, s = _prf_from_confusion(cm)
-    out["per_class"] = {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+    out["per_class"] = {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i]),
+                            "absent": bool(s[i] == 0), "predicted": int(cm[:, i].sum())}
                         for i, c in enumerate(classes)}
+    out["macro_classes"] = [c for i, c in enumerate(classes) if s[i] > 0]
     out["confusion"] = cm.tolist()
     _, present = _macro_auc(y, prob, k)
     out["auc_classes"] = [classes[c] for c in present]
@@ -284,9 +311,11 @@ def classification_metrics(y_true: Sequence[int] | np.ndarray, y_prob: np.ndarra
     out["classes"] = list(classes)
     cis: dict[str, list[float] | None] = {}
     if n_boot and len(y):
-        ivs = bootstrap_ci(y, prob, lambda yy, pp: _point_metrics(yy, pp, k), n_boot=n_boot, ci=ci, seed=seed)
+        ivs = bootstrap_ci(y, prob, lambda yy, pp: _point_metrics(yy, pp, k), n_boot=n_boot, ci=ci, seed=seed,
+                           groups=None if groups is None else np.asarray(groups))
         cis = {key: (list(iv) if iv is not None else None) for key, iv in ivs.items()}
     out["ci"] = cis
+    out["ci_unit"] = "page" if groups is None else f"cluster ({len(np.unique(np.asarray(groups)))} clusters)"
     out["ci_level"] = ci
     out["n_boot"] = int(n_boot)
     return out

@@ -25,10 +25,14 @@ def test_metrics_match_sklearn_with_an_absent_class() -> None:
     p = rng.dirichlet(np.ones(4), 50)
     m = classification_metrics(y, p, ("a", "b", "c", "d"), n_boot=50, seed=1)
     pred = p.argmax(1)
-    lab = [0, 1, 2, 3]
+    lab = [0, 1, 2]  # macro averages run over the classes present in y; "d" is predicted but absent
+    assert (pred == 3).any()
     assert m["accuracy"] == pytest.approx((pred == y).mean())
     assert m["macro_f1"] == pytest.approx(f1_score(y, pred, labels=lab, average="macro", zero_division=0))
-    assert m["weighted_f1"] == pytest.approx(f1_score(y, pred, labels=lab, average="weighted", zero_division=0))
+    assert m["weighted_f1"] == pytest.approx(f1_score(y, pred, labels=[0, 1, 2, 3], average="weighted", zero_division=0))
+    assert m["macro_classes"] == ["a", "b", "c"]
+    assert m["per_class"]["d"]["absent"] and not m["per_class"]["a"]["absent"]
+    assert m["per_class"]["d"]["predicted"] == int((pred == 3).sum())
     assert m["macro_precision"] == pytest.approx(precision_score(y, pred, labels=lab, average="macro", zero_division=0))
     assert m["macro_recall"] == pytest.approx(recall_score(y, pred, labels=lab, average="macro", zero_division=0))
     assert m["macro_auc"] == pytest.approx(np.mean([roc_auc_score(y == c, p[:, c]) for c in range(3)]))
@@ -96,3 +100,26 @@ def test_predict_and_features_on_a_subset() -> None:
     probs, labels = predict(m, sub, batch_size=2)
     assert probs.shape == (3, 3) and np.allclose(probs.sum(1), 1) and labels.tolist() == [0, 1, 2]
     assert extract_features(m, sub).shape == (3, 16)
+
+
+def test_cluster_bootstrap_resamples_whole_clusters_and_widens_intervals() -> None:
+    from simcardionet_lite.evaluate import cluster_resample
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(10), 8)  # 10 clusters of 8 copies
+    for _ in range(20):
+        idx = cluster_resample(groups, rng)
+        drawn, counts = np.unique(groups[idx], return_counts=True)
+        assert counts.sum() == len(idx) and set(counts.tolist()) <= {8 * k for k in range(1, 11)}
+        assert len(idx) % 8 == 0
+    # copies are one piece of evidence: a cluster bootstrap is wider than a page bootstrap
+    y = np.repeat(rng.integers(0, 2, 10), 8)
+    correct = np.repeat(rng.random(10) < 0.6, 8)
+    p = np.where(correct[:, None], np.eye(2)[y], np.eye(2)[1 - y]) * 0.8 + 0.1
+    page = classification_metrics(y, p, ("a", "b"), n_boot=300, seed=0)
+    clus = classification_metrics(y, p, ("a", "b"), n_boot=300, seed=0, groups=groups)
+    width = lambda m: m["ci"]["accuracy"][1] - m["ci"]["accuracy"][0]  # noqa: E731
+    assert width(clus) > 1.5 * width(page)
+    assert page["ci_unit"] == "page" and clus["ci_unit"] == "cluster (10 clusters)"
+    with pytest.raises(ValueError, match="groups"):
+        bootstrap_ci(y, p, lambda a, b: 0.0, n_boot=2, groups=groups[:5])

@@ -26,7 +26,7 @@ from simcardionet_lite.config import Config
 from simcardionet_lite.data.cache import default_cache_dir
 from simcardionet_lite.data.pages import SubsetView, subset
 from simcardionet_lite.experiments.arms import uses_pretraining
-from simcardionet_lite.experiments.protocols import cv_splits, train_val_split
+from simcardionet_lite.experiments.protocols import cv_splits, first_per_group, train_val_split
 from simcardionet_lite.results import to_jsonable
 
 log = logging.getLogger(__name__)
@@ -34,14 +34,14 @@ log = logging.getLogger(__name__)
 #: sections of the config that change a pretrained encoder (its cache key hashes them)
 ENCODER_SECTIONS = ("model", "loss", "aug_pretrain", "pretrain")
 #: the data fields that change how a page is prepared; *which* pages (and their bytes) is data_identity's part
-PAGE_FIELDS = ("image_size", "crop_header_footer", "grayscale")
+PAGE_FIELDS = ("image_size", "crop_header_footer", "grayscale", "panels")
 
 
 def build_model(cfg: Config, num_classes: int) -> torch.nn.Module:
-    """A SimCardioNet as ``cfg.model`` describes it."""
-    from simcardionet_lite.model.backbone import SimCardioNet
+    """The network ``cfg.model`` describes (``model.arch``: SimCardioNet or the ResNet-18 baseline)."""
+    from simcardionet_lite.model import build_backbone
 
-    return SimCardioNet(cfg.model, num_classes)
+    return build_backbone(cfg.model, num_classes)
 
 
 def data_identity(ds: Any) -> str:
@@ -109,12 +109,15 @@ def pretraining_corpus(cfg: Config, dataset: Any, train_ds: Any) -> Any:
     return dataset if corpus == "all_pages" else train_ds
 
 
-def score(cfg: Config, labels: np.ndarray, probs: np.ndarray, classes: Any, seed: int) -> dict[str, Any]:
-    """Classification metrics with the config's bootstrap intervals (JSON-ready)."""
+def score(cfg: Config, labels: np.ndarray, probs: np.ndarray, classes: Any, seed: int,
+          groups: Any | None = None) -> dict[str, Any]:
+    """Classification metrics with the config's bootstrap intervals (JSON-ready); with ``groups``
+    (duplicate clusters, patients) the bootstrap resamples clusters."""
     from simcardionet_lite.evaluate import classification_metrics
 
     return to_jsonable(classification_metrics(np.asarray(labels), np.asarray(probs), classes,
-                                              n_boot=cfg.eval.n_bootstrap, ci=cfg.eval.ci, seed=seed))
+                                              n_boot=cfg.eval.n_bootstrap, ci=cfg.eval.ci, seed=seed,
+                                              groups=None if groups is None else np.asarray(groups)))
 
 
 def fit_and_evaluate(
@@ -125,8 +128,10 @@ def fit_and_evaluate(
 
     The encoder is pretrained on ``pretrain_ds`` (default ``train_ds``). Early stopping watches
     ``val_ds`` when given (PTB-XL's fold 9), else a group-aware split of ``train_ds``. Returns
-    the metrics (with bootstrap intervals), probabilities, labels, the fine-tuning history and
-    the pretraining record (cache hit or miss); with ``return_model`` also the model.
+    the metrics (with bootstrap intervals), probabilities, labels, the fine-tuning history, the
+    pretraining record (cache hit or miss), which positions of ``train_ds`` were fitted and which
+    only validated on; with ``return_model`` also the model. ``finetune.unique_pages`` fits (and
+    validates on) one page per duplicate cluster.
     """
     from simcardionet_lite.evaluate import predict
     from simcardionet_lite.runtime import seed_everything
@@ -140,36 +145,52 @@ def fit_and_evaluate(
     else:
         seed_everything(seed)
         model = build_model(cfg, num_classes)
+    groups = np.asarray(train_ds.groups)
     if val_ds is None:
-        tr, va = train_val_split(train_ds.labels, train_ds.groups, cfg.finetune.val_fraction, seed)
+        tr, va = train_val_split(train_ds.labels, groups, cfg.finetune.val_fraction, seed)
+        if cfg.finetune.unique_pages:
+            tr, va = tr[first_per_group(groups[tr])], va[first_per_group(groups[va])]
         fit_ds, val_ds = subset(train_ds, tr), subset(train_ds, va)
     else:
-        fit_ds = train_ds
+        tr, va = np.arange(len(train_ds)), np.zeros(0, dtype=np.int64)  # va: positions in train_ds, none here
+        if cfg.finetune.unique_pages:
+            tr = tr[first_per_group(groups)]
+            val_ds = subset(val_ds, first_per_group(np.asarray(val_ds.groups)))
+        fit_ds = subset(train_ds, tr)
     seed_everything(seed)
     t0 = time.perf_counter()
     hist = finetune(model, fit_ds, val_ds, cfg, progress=progress, seed=seed)
     probs, labels = predict(model, test_ds)
     out: dict[str, Any] = {
-        "metrics": score(cfg, labels, probs, test_ds.classes, seed),
+        "metrics": score(cfg, labels, probs, test_ds.classes, seed, groups=getattr(test_ds, "groups", None)),
         "probs": np.asarray(probs).tolist(),
         "labels": np.asarray(labels).tolist(),
         "finetune_history": to_jsonable(hist),
         "pretrain": {k: v for k, v in info.items() if k != "history"},
         "pretrain_history": info.get("history"),
         "seconds_finetune": time.perf_counter() - t0,
+        "n_fit": len(fit_ds), "n_val": len(val_ds),
+        # positions in train_ds of the pages fitted and of those only validated on (chapter 6 splits its test by them)
+        "fit_positions": tr, "val_positions": va,
     }
     if return_model:
         out["model"] = model
     return out
 
 
-def baseline_metrics(cfg: Config, train_ds: Any, test_ds: Any, seed: int) -> dict[str, Any]:
-    """The non-deep baseline (PCA + logistic regression on downsampled grayscale pixels), scored."""
+def baseline_probs(train_ds: Any, test_ds: Any, seed: int) -> np.ndarray:
+    """The non-deep baseline's test probabilities (PCA + logistic regression on downsampled grayscale
+    pixels of the pages as the method sees them)."""
     from simcardionet_lite.baselines import pixel_baseline
 
-    probs = pixel_baseline(train_ds.images_uint8(), np.asarray(train_ds.labels), test_ds.images_uint8(), seed=seed,
-                           n_classes=len(test_ds.classes))
-    return score(cfg, np.asarray(test_ds.labels), probs, test_ds.classes, seed)
+    return np.asarray(pixel_baseline(train_ds.images_uint8(), np.asarray(train_ds.labels), test_ds.images_uint8(),
+                                     seed=seed, n_classes=len(test_ds.classes)))
+
+
+def baseline_metrics(cfg: Config, train_ds: Any, test_ds: Any, seed: int) -> dict[str, Any]:
+    """The pixel baseline (:func:`baseline_probs`), scored."""
+    probs = baseline_probs(train_ds, test_ds, seed)
+    return score(cfg, np.asarray(test_ds.labels), probs, test_ds.classes, seed, groups=getattr(test_ds, "groups", None))
 
 
 def baseline_cv(cfg: Config, dataset: Any, protocol: str = "grouped", *, seed: int = 0) -> list[dict[str, Any]]:
@@ -190,4 +211,5 @@ __all__ = [
     "score",
     "fit_and_evaluate",
     "baseline_metrics",
+    "baseline_probs",
 ]

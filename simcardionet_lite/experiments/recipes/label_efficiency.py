@@ -78,7 +78,7 @@ def label_efficiency(dataset: Any, cfg: Config, fractions: Sequence[float] | Non
             for arm, (f_tr, f_te) in feats.items() if len(np.unique(y)) >= 2 else ():
                 prob = linear_probe(f_tr[pos], y, f_te, C=PROBE_C, seed=s, n_classes=len(dataset.classes))
                 rows.append({"seed": s, "fraction": frac, "arm": arm, "n_labels": len(pos),
-                             "metrics": score(cfg, test_ds.labels, prob, dataset.classes, s)})
+                             "metrics": score(cfg, test_ds.labels, prob, dataset.classes, s, groups=test_ds.groups)})
             log.info("label efficiency seed %d fraction %.2f done", s, frac)
     return {"fractions": fractions, "seeds": seeds, "rows": rows, "curves": _curves(rows, fractions)}
 
