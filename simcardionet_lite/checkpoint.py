@@ -45,12 +45,12 @@ from simcardionet_lite.config import Config
 from simcardionet_lite.errors import DataError
 
 FORMAT = "simcardionet-lite/checkpoint-v2"
-GEOMETRY_KEYS = ("image_size", "crop_header_footer", "grayscale", "label_set")  # input fields `expect` compares
+GEOMETRY_KEYS = ("image_size", "crop_header_footer", "grayscale", "panels", "label_set")  # input fields `expect` compares
 
 
 def preprocessing_of(cfg: Config) -> dict[str, Any]:
     """What turns a page into the model's input (the keyword arguments of ``prepare_page``, plus the
-    page-preparation version): ``image_size, crop_header_footer, style, grayscale, data_version``."""
+    page-preparation version): ``image_size, crop_header_footer, style, grayscale, panels, data_version``."""
     from simcardionet_lite.data.datasets import DATA_VERSION
 
     d = cfg.data
@@ -59,6 +59,7 @@ def preprocessing_of(cfg: Config) -> dict[str, Any]:
         "crop_header_footer": bool(d.crop_header_footer),
         "style": str(d.style),
         "grayscale": bool(d.grayscale),
+        "panels": bool(d.panels),
         "data_version": DATA_VERSION,
     }
 
@@ -274,9 +275,9 @@ def load_checkpoint(
     cfg, classes = _describe(path, state, expect)
 
     if model is None:
-        from simcardionet_lite.model.backbone import SimCardioNet
+        from simcardionet_lite.model import build_backbone
 
-        model = SimCardioNet(cfg.model, len(classes))
+        model = build_backbone(cfg.model, len(classes))
     try:
         unwrap(model).load_state_dict(state["model"], strict=True)
     except (RuntimeError, KeyError, TypeError, AttributeError) as exc:

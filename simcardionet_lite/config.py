@@ -10,6 +10,8 @@ Presets:
 
 * ``smoke``: CPU, minutes; sized so that all chapters together execute in at most
   8 minutes on 2 cores. Used by the book build, nbval and CI.
+* ``cpu``: real data on a 2-core CPU (the committed real-data results): the lead-panel
+  network from scratch, 3 seeds, baselines beside it.
 * ``paper``: GPU; full image size, data and epochs.
 
 ``load_preset(name, **overrides)`` returns a :class:`Config`; overrides use dotted keys
@@ -57,6 +59,7 @@ class DataConfig:
     standin_jpeg_quality: int = 75  # ours: JPEG quality at which the constructed Dataset II stand-in re-encodes Dataset I
     cache_dir: str | None = None  # ours: page and encoder cache; None uses $SIMCARDIONET_CACHE or ~/.cache/simcardionet-lite
     grayscale: bool = False  # ours: RGB input (paper: unknown)
+    panels: bool = False  # ours: False = the whole page resized to image_size; True = the page cut into its 4 x 4 mosaic of lead panels (12 leads + the rhythm strip in 4 pieces, from the style's layout) of image_size, e.g. [192, 384] for 48 x 96 tiles
 
 
 @dataclass
@@ -69,6 +72,9 @@ class ModelConfig:
     branch_kernels: tuple[int, ...] = (3, 5, 7)  # ours: parallel branch kernel sizes (paper: "multi-scale")
     attention: bool = True  # paper: multi-head self-attention; False is the ablation
     attn_heads: int = 4  # ours
+    arch: str = "simcardionet"  # ours: "simcardionet" (this module's network) | "resnet18" (torchvision's ResNet-18, random init: the standard-CNN baseline a user would pick instead)
+    tokens: str = "spatial"  # ours: what self-attention attends over: "spatial" = positions of the last feature map (2D sinusoidal encoding) | "tiles" = one token per tile of a tile_grid cut of the input (each tile encoded by the shared CNN, a learned embedding per tile position); with data.panels the tiles are the lead panels
+    tile_grid: tuple[int, int] = (4, 4)  # ours: rows x columns of tiles for tokens="tiles" (data.panels makes a 4 x 4 mosaic)
     pool: str = "avg"  # ours: "avg" (global average) | "grid" (average over a coarse pool_grid of page regions, concatenated)
     pool_grid: tuple[int, int] = (2, 4)  # ours: rows x columns of page regions for pool="grid" (a 12-lead page is 3-4 rows x 4 columns of panels)
     dropout: float = 0.2  # ours: before the classifier
@@ -129,6 +135,7 @@ class FinetuneConfig:
     batch_size: int = 16  # ours: small batches, more steps on the few smoke pages
     lr: float = 3e-3  # ours: LR of the head; earlier groups get lr * lr_decay**depth
     lr_decay: float = 0.5  # ours: discriminative learning rates
+    lr_schedule: str = "constant"  # ours: "constant" | "cosine" (every group's LR times 0.5 * (1 + cos(pi * epoch / epochs)), counted over the whole run)
     weight_decay: float = 1e-4  # ours
     # ours: epoch -> layer groups made trainable at that epoch (progressive unfreezing; paper)
     unfreeze_schedule: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -138,7 +145,8 @@ class FinetuneConfig:
     )
     init: str = "pretrained"  # ours: "pretrained" (the encoder of stage 1) | "random" (from scratch: the scratch arm, no pretraining runs)
     patience: int = 3  # ours: early stopping on validation macro-F1
-    class_weights: bool = False  # ours
+    class_weights: bool = False  # ours: inverse-frequency weights in the cross-entropy
+    unique_pages: bool = False  # ours: fit and early-stop on one page per duplicate cluster (copies add no information but reweight classes: 30 distinct MI pages stand for 239 files)
     label_smoothing: float = 0.0  # ours
     val_fraction: float = 0.2  # ours: validation split taken inside each training fold
     num_workers: int = 0  # ours: augmentation worker processes (0: in the training process); see train/views.py
@@ -165,6 +173,8 @@ class ExperimentConfig:
     gradcam_per_class: int = 2  # ours: pages per class shown and measured in the Grad-CAM chapter
     deletion_steps: int = 10  # ours: steps of the deletion faithfulness curve
     max_cv_folds: int = 0  # ours: 0 = run every fold; >0 runs only the first k folds (smoke budget)
+    cv_arms: tuple[str, ...] = ()  # ours: further arms (experiments.arms.ARMS) fitted on the same folds and seeds beside the method in chapter 5, e.g. ("resnet18",)
+    cv_arm_protocols: tuple[str, ...] = ("grouped",)  # ours: the protocols the cv_arms run under (the duplicate-aware one: the comparison between models; the file-level gap is shown by the method and the pixel baseline)
 
 
 @dataclass
@@ -264,7 +274,32 @@ def _paper() -> Config:
     )
 
 
-PRESETS: dict[str, typing.Callable[[], Config]] = {"smoke": _smoke, "paper": _paper}
+def _cpu() -> Config:
+    """Real data on a 2-core CPU (ours): the lead-panel network trained from scratch, 3 seeds.
+
+    The page is cut into its 4 x 4 mosaic of lead panels (48 x 96 pixels each); one shared
+    multi-scale residual CNN encodes every panel, self-attention relates the 16 panel tokens.
+    No SimCLR stage here: on two cores the budget goes to seeds and baselines, and whether
+    pretraining adds anything is the label-efficiency chapter's question (its arms pretrain).
+    Fine-tuning settings were chosen by inner validation inside the training folds
+    (``scripts/tune_dataset1.py``, ``results/tuning/``), never on a test fold.
+    """
+    return Config(
+        preset="cpu",
+        data=DataConfig(image_size=(192, 384), panels=True),
+        model=ModelConfig(tokens="tiles", tile_grid=(4, 4)),
+        pretrain=PretrainConfig(epochs=20, corpus="train_pages"),
+        finetune=FinetuneConfig(
+            epochs=40, batch_size=16, lr=1e-3, lr_decay=1.0, lr_schedule="cosine", unfreeze_schedule=((0, ("all",)),),
+            init="random", patience=40, class_weights=True, unique_pages=True, val_fraction=0.0,
+        ),
+        eval=EvalConfig(n_bootstrap=1000, seeds=(0, 1, 2)),
+        experiment=ExperimentConfig(protocols=("file", "grouped"), cv_arms=("resnet18",),
+                                    ablations=("full", "scratch"), label_fractions=(0.1, 0.25, 1.0)),
+    )
+
+
+PRESETS: dict[str, typing.Callable[[], Config]] = {"smoke": _smoke, "cpu": _cpu, "paper": _paper}
 
 
 def load_preset(name: str = "smoke", **overrides: Any) -> Config:

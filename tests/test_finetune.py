@@ -83,3 +83,13 @@ def test_early_stopping_counts_from_the_last_stage() -> None:
 def test_class_weights() -> None:
     w = class_weights(np.array([0, 0, 0, 1]), 3)
     assert w[2] == 0 and w[1] == pytest.approx(3 * w[0])
+
+
+def test_lr_factor_constant_and_cosine() -> None:
+    from simcardionet_lite.train.finetune import lr_factor
+
+    assert [lr_factor("constant", e, 10) for e in (0, 5, 9)] == [1.0, 1.0, 1.0]
+    cos = [lr_factor("cosine", e, 10) for e in range(10)]
+    assert cos[0] == 1.0 and abs(cos[5] - 0.5) < 1e-12 and all(a > b for a, b in zip(cos, cos[1:])) and cos[-1] > 0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lr_factor("step", 0, 10)

@@ -242,6 +242,26 @@ def _cluster_stats(groups: np.ndarray, classes: Sequence[str]) -> dict[str, Any]
     }
 
 
+def nearest_distinct(manifest: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """For each hash (``page_hash``, ``phash``): the distance of every distinct image to its nearest
+    *other* distinct image (byte-identical copies merged first), as min / 5th percentile / median / max.
+
+    Why: a hash separates copies from distinct pages only if distinct pages are far apart; on
+    report pages a 64-bit pHash is not (they share their layout), which this measures.
+    """
+    u = manifest[(manifest["error"] == "") if "error" in manifest else slice(None)].drop_duplicates("sha256")
+    out: dict[str, dict[str, float]] = {}
+    for col, bits in (("page_hash", PAGE_HASH_BITS), ("phash", 64)):
+        if col not in u or len(u) < 2 or (u[col] == "").any():
+            continue
+        d = hamming_matrix(u[col].tolist())
+        np.fill_diagonal(d, bits + 1)
+        nn = d.min(axis=1)
+        out[col] = {"bits": bits, "n": int(len(u)), "min": float(nn.min()), "p5": float(np.percentile(nn, 5)),
+                    "median": float(np.median(nn)), "max": float(nn.max())}
+    return out
+
+
 def audit_report(
     manifest: pd.DataFrame, other: pd.DataFrame | None = None, hamming: int = DEFAULT_HAMMING
 ) -> dict[str, Any]:
@@ -272,6 +292,7 @@ def audit_report(
     if "page_hash" in m and (m["page_hash"] != "").any():
         near = duplicate_groups(m, hamming=hamming)
         out["near"] = {"unique": int(len(set(near))), "duplicates": int(n - len(set(near))), **_cluster_stats(near, m["class"])}
+        out["nearest_distinct"] = nearest_distinct(m)
     if other is not None:
         out["against"] = _against(m, other.reset_index(drop=True), hamming)
     return out
@@ -382,6 +403,9 @@ def summary_lines(rep: Mapping[str, Any]) -> list[str]:
         nr = rep["near"]
         lines.append(f"near (page-hash Hamming <= {rep['hamming']} of {PAGE_HASH_BITS}): {nr['unique']} clusters, {nr['duplicates']} near-duplicates, "
                      f"{nr['clusters_across_classes']} clusters across classes")
+    for col, d in (rep.get("nearest_distinct") or {}).items():
+        lines.append(f"nearest distinct image by {col} ({d['bits']} bits): min {d['min']:.0f}, 5th percentile "
+                     f"{d['p5']:.0f}, median {d['median']:.0f}, max {d['max']:.0f} bits")
     if "against" in rep:
         a = rep["against"]
         lines.append(f"against other dataset: {a['n_files']} files, {a['exact_matches']} exact copies "

@@ -71,7 +71,7 @@ class Source:
 
 def _common(data: DataConfig, role: Role) -> dict[str, Any]:
     return {"image_size": tuple(data.image_size), "crop_header_footer": data.crop_header_footer,
-            "cache_dir": data.cache_dir, "grayscale": data.grayscale, "progress": role.progress, **role.extra}
+            "cache_dir": data.cache_dir, "grayscale": data.grayscale, "panels": data.panels, "progress": role.progress, **role.extra}
 
 
 def _synthetic(data: DataConfig, role: Role) -> Dataset:

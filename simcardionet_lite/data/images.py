@@ -314,7 +314,7 @@ def error_reason(exc: DataError) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-def _decode_pages(items: Sequence[tuple[Path, str, str]], size: tuple[int, int], crop: bool, style: str,
+def _decode_pages(items: Sequence[tuple[Path, str, str]], size: tuple[int, int], crop: bool, panels: bool, style: str,
                   grayscale: bool, progress: bool) -> tuple[np.ndarray, dict[str, Any]]:
     """Prepared pages of the readable files and a JSON record ``{ok, reasons, modes}``."""
     ok = np.zeros(len(items), bool)
@@ -331,7 +331,8 @@ def _decode_pages(items: Sequence[tuple[Path, str, str]], size: tuple[int, int],
         if mode != "RGB":
             modes[mode] = modes.get(mode, 0) + 1
             log.info("converted %s from %s to RGB", p, mode)
-        out[i] = prepare_page(arr, image_size=size, crop_header_footer=crop, style=style, grayscale=grayscale)
+        out[i] = prepare_page(arr, image_size=size, crop_header_footer=crop, style=style, grayscale=grayscale,
+                              panels=panels)
         ok[i] = True
     return out[ok], {"ok": ok.tolist(), "reasons": reasons, "modes": modes}
 
@@ -359,6 +360,7 @@ class ECGImageFolder(PageDataset):
         splits: Sequence[str] | None = None,
         classes: Sequence[str] = DATASET1_CLASSES,
         grayscale: bool = False,
+        panels: bool = False,
         progress: bool = False,
     ) -> None:
         super().__init__(transform)
@@ -381,12 +383,15 @@ class ECGImageFolder(PageDataset):
             "crop": bool(crop_header_footer),
             "style": style,
             "grayscale": bool(grayscale),
+            "panels": bool(panels),
         }
         self.cache = PageCache(cache_dir)
-        arr, info = self._cached_pages(spec, items, bool(crop_header_footer), style, bool(grayscale), progress)
+        arr, info = self._cached_pages(spec, items, bool(crop_header_footer), bool(panels), style, bool(grayscale),
+                                       progress)
         self._finish(items, shas, arr, info)
 
-    def _cached_pages(self, spec: dict[str, Any], items: Sequence[tuple[Path, str, str]], crop: bool, style: str,
+    def _cached_pages(self, spec: dict[str, Any], items: Sequence[tuple[Path, str, str]], crop: bool, panels: bool,
+                      style: str,
                       grayscale: bool, progress: bool) -> tuple[np.ndarray, dict[str, Any]]:
         """The prepared pages and their ``{ok, reasons, modes}`` record, from the cache or decoded."""
         key = cache_key(spec)
@@ -395,7 +400,7 @@ class ECGImageFolder(PageDataset):
             self.cache.hits += 1
             return arr, info
         self.cache.misses += 1
-        arr, info = _decode_pages(items, self.size, crop, style, grayscale, progress)
+        arr, info = _decode_pages(items, self.size, crop, panels, style, grayscale, progress)
         self.cache.put(key, arr)
         self.cache.put_meta(key, info)
         return arr, info

@@ -31,7 +31,7 @@ from simcardionet_lite.config import DataConfig
 from simcardionet_lite.ecg import render as R
 from simcardionet_lite.errors import SkipReport
 
-DATA_VERSION = "data-v1"  # bump when page preparation changes (it is part of every page-cache key)
+DATA_VERSION = "data-v2"  # bump when page preparation changes (it is part of every page-cache key)
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -48,24 +48,33 @@ def prepare_page(
     crop_header_footer: bool | None = None,
     style: str | None = None,
     grayscale: bool | None = None,
+    panels: bool | None = None,
 ) -> np.ndarray:
     """A page (uint8 H x W x 3, any size) as the model sees it: resized (area), optionally
     with header/footer masked and converted to grey (3 equal channels). Keyword arguments
-    override the fields of ``cfg``."""
+    override the fields of ``cfg``.
+
+    With ``panels`` the page is instead cut into its 4 x 4 mosaic of lead panels
+    (:func:`simcardionet_lite.ecg.render.panel_mosaic`) of ``image_size``, from the page at its
+    own resolution; the header and footer are outside the mosaic, so ``crop_header_footer``
+    changes nothing then."""
     d = _as_dict(cfg) if cfg is not None else {}
     size = tuple(image_size or d.get("image_size", (96, 128)))
     crop = bool(d.get("crop_header_footer", False) if crop_header_footer is None else crop_header_footer)
     style = style or d.get("style", "mendeley")
     gray = bool(d.get("grayscale", False) if grayscale is None else grayscale)
+    mosaic = bool(d.get("panels", False) if panels is None else panels)
     img = np.asarray(page)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"page must be H x W x 3 uint8, got shape {img.shape}")
-    if img.shape[:2] != size:
+    if mosaic:
+        img = R.panel_mosaic(img, style, size)
+    elif img.shape[:2] != size:
         interp = cv2.INTER_AREA if img.shape[0] >= size[0] else cv2.INTER_LINEAR
         img = cv2.resize(img, (size[1], size[0]), interpolation=interp)
-    if crop:
+    if crop and not mosaic:
         img = R.crop_header_footer(img, style, mode="mask")
     if gray:
         g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)

@@ -211,7 +211,7 @@ def records_fingerprint(root: str | Path, files: Sequence[str], sampling_rate: i
 
 def _render_records(root: Path, files: Sequence[str], sampling_rate: int, highpass_hz: float | None,
                     size: tuple[int, int], style: str, crop: bool, grayscale: bool,
-                    progress: bool) -> tuple[np.ndarray, dict[str, object]]:
+                    progress: bool, panels: bool = False) -> tuple[np.ndarray, dict[str, object]]:
     """Pages of the readable records and a JSON record ``{ok, reasons}`` (index -> why skipped)."""
     out = np.zeros((len(files), *size, 3), np.uint8)
     ok = np.zeros(len(files), bool)
@@ -233,8 +233,9 @@ def _render_records(root: Path, files: Sequence[str], sampling_rate: int, highpa
             continue
         if highpass_hz:
             sig = remove_baseline(sig, sampling_rate, highpass_hz)
-        page = R.render(sig, sampling_rate, style, size)
-        out[i] = prepare_page(page, image_size=size, crop_header_footer=crop, style=style, grayscale=grayscale)
+        page = R.render(sig, sampling_rate, style, R.page_size_for_mosaic(style, size) if panels else size)
+        out[i] = prepare_page(page, image_size=size, crop_header_footer=crop, style=style, grayscale=grayscale,
+                              panels=panels)
         ok[i] = True
     return out[ok], {"ok": ok.tolist(), "reasons": reasons}
 
@@ -269,6 +270,7 @@ class PTBXL(PageDataset):
         highpass_hz: float | None = 0.5,
         max_records: int | None = None,
         grayscale: bool = False,
+        panels: bool = False,
         progress: bool = False,
     ) -> None:
         super().__init__(transform)
@@ -297,6 +299,7 @@ class PTBXL(PageDataset):
             "style": style,
             "crop": bool(crop_header_footer),
             "grayscale": bool(grayscale),
+            "panels": bool(panels),
         }
         self.cache = cache = PageCache(cache_dir)
         key = cache_key(spec)
@@ -304,7 +307,7 @@ class PTBXL(PageDataset):
         if arr is None or info is None:
             cache.misses += 1
             arr, info = _render_records(self.root, files, sampling_rate, highpass_hz, self.size, style,
-                                        bool(crop_header_footer), bool(grayscale), progress)
+                                        bool(crop_header_footer), bool(grayscale), progress, bool(panels))
             if any(info["ok"]):  # an all-missing tree is an error below, not a cache entry
                 cache.put(key, arr)
                 cache.put_meta(key, info)

@@ -50,6 +50,7 @@ class SyntheticECG(PageDataset):
         fs: int | None = None,
         duplicate_fraction: float = 0.0,
         grayscale: bool = False,
+        panels: bool = False,
         progress: bool = False,
     ) -> None:
         super().__init__(transform)
@@ -70,6 +71,7 @@ class SyntheticECG(PageDataset):
         self.size = (int(image_size[0]), int(image_size[1]))
         self.crop = bool(crop_header_footer)
         self.grayscale = bool(grayscale)
+        self.panels = bool(panels)
         # ours: 250 Hz is more than a small page can show; 500 Hz (PTB-XL's rate) for large pages
         self.fs = int(fs or (500 if self.size[1] >= 512 else 250))
         self._plan_records(all_classes, float(duplicate_fraction))
@@ -96,6 +98,7 @@ class SyntheticECG(PageDataset):
             "size": list(self.size),
             "crop": self.crop,
             "grayscale": self.grayscale,
+            "panels": self.panels,
             "fs": self.fs,
             "duplicate_fraction": duplicate_fraction,
         }
@@ -139,9 +142,11 @@ class SyntheticECG(PageDataset):
         ci, j = self._record_index(i)
         sig, meta = self.signal(i)
         header = {"hr": meta["hr"], "id": f"{168000 + 1000 * ci + j}"}
-        page = R.render(sig, self.fs, self.style, self.size, rng=np.random.default_rng([self.seed, ci, j, 7]), header=header)
+        page_size = R.page_size_for_mosaic(self.style, self.size) if self.panels else self.size
+        page = R.render(sig, self.fs, self.style, page_size, rng=np.random.default_rng([self.seed, ci, j, 7]), header=header)
         self._meta_cache[i] = meta
-        return prepare_page(page, image_size=self.size, crop_header_footer=self.crop, style=self.style, grayscale=self.grayscale)
+        return prepare_page(page, image_size=self.size, crop_header_footer=self.crop, style=self.style,
+                            grayscale=self.grayscale, panels=self.panels)
 
     def _build(self) -> np.ndarray:
         n = len(self.labels)

@@ -141,6 +141,91 @@ def panel_boxes(style: str | Style, size: tuple[int, int]) -> dict[str, Box]:
     return out
 
 
+#: the panel mosaic: rows of the page's layout, then the rhythm strip cut into as many pieces as columns
+MOSAIC_GRID: tuple[int, int] = (len(LAYOUT) + 1, len(LAYOUT[0]))
+
+
+def mosaic_tiles(style: str | Style, size: tuple[int, int]) -> list[tuple[str, Box]]:
+    """The tiles of the panel mosaic in row-major order, each ``(name, (y0, x0, y1, x1))`` at page ``size``.
+
+    Rows 1-3 are the 12 lead panels in the printed layout (I aVR V1 V4 / II aVL V2 V5 / III aVF
+    V3 V6); row 4 is the lead-II rhythm strip cut into one piece per column (``II_rhythm_1`` ..
+    ``II_rhythm_4``), each the same 2.5 s span as the panel above it.
+    """
+    boxes = panel_boxes(style, size)
+    tiles = [(lead, boxes[lead]) for row in LAYOUT for lead in row]
+    y0, x0, y1, x1 = boxes["II_rhythm"]
+    cols = MOSAIC_GRID[1]
+    edges = np.linspace(x0, x1, cols + 1).round().astype(int)
+    tiles += [(f"II_rhythm_{c + 1}", (y0, int(edges[c]), y1, int(edges[c + 1]))) for c in range(cols)]
+    return tiles
+
+
+def lead_boxes(style: str | Style, size: tuple[int, int], panels: bool = False) -> dict[str, Box]:
+    """Where each lead is on the model's input of ``size``: :func:`panel_boxes` on a page, or the
+    mosaic's cells (``panels``: lead panels in their grid cells, the rhythm strip the bottom row).
+
+    Why one function: Grad-CAM's lead mass must add up a map over the regions the input really
+    has; a mosaic puts lead V1 somewhere else than a page does.
+    """
+    if not panels:
+        return panel_boxes(style, size)
+    rows, cols = MOSAIC_GRID
+    th, tw = size[0] // rows, size[1] // cols
+    out: dict[str, Box] = {}
+    for r, row in enumerate(LAYOUT):
+        for c, lead in enumerate(row):
+            out[lead] = (r * th, c * tw, (r + 1) * th, (c + 1) * tw)
+    out["II_rhythm"] = ((rows - 1) * th, 0, rows * th, cols * tw)
+    return out
+
+
+def page_size_for_mosaic(style: str | Style, size: tuple[int, int]) -> tuple[int, int]:
+    """The page size (H, W) at which the mosaic's tiles are cut at about their final resolution.
+
+    Why: rendered pages (PTB-XL, synthetic) are drawn at whatever size is asked; drawing the page
+    at the mosaic's size would leave each panel smaller than its tile and upsample it.
+    """
+    st = get_style(style)
+    unit = (100, 100)  # any size: boxes scale linearly with it
+    boxes = [b for _, b in mosaic_tiles(st, (int(st.page_mm[0] * unit[0]), int(st.page_mm[1] * unit[1])))]
+    trace_h = (max(b[2] for b in boxes) - min(b[0] for b in boxes)) / unit[0]
+    trace_w = (max(b[3] for b in boxes) - min(b[1] for b in boxes)) / unit[1]
+    return (int(np.ceil(size[0] * st.page_mm[0] / trace_h)), int(np.ceil(size[1] * st.page_mm[1] / trace_w)))
+
+
+def panel_mosaic(img: np.ndarray, style: str | Style, size: tuple[int, int]) -> np.ndarray:
+    """Rearrange a page into its 4 x 4 mosaic of lead panels, ``size`` = (H, W) of the mosaic.
+
+    Why: a whole-page CNN must learn where each lead is; printed on a known layout, the lead
+    panels can be cut out directly (:func:`mosaic_tiles`, from the style's geometry measured in
+    millimetres, so any resolution of the page works). Each tile is resized (area interpolation)
+    to ``H / 4`` x ``W / 4``. The header, the footer (with its printed heart rate) and the margins
+    fall outside every tile: the mosaic carries no printed text but the lead names.
+
+    Pages of another layout need their own :class:`Style` (its frame and row baselines in mm);
+    a page whose panels are not where the style says gives tiles of the wrong lead, so the book
+    shows a mosaic of each real dataset before any result is read.
+    """
+    rows, cols = MOSAIC_GRID
+    h, w = int(size[0]), int(size[1])
+    if h % rows or w % cols:
+        raise ValueError(f"mosaic size {size} must be divisible by the {rows} x {cols} panel grid "
+                         f"(e.g. data.image_size = [{rows * 48}, {cols * 96}])")
+    th, tw = h // rows, w // cols
+    src = np.asarray(img)
+    out = np.empty((h, w) + src.shape[2:], dtype=src.dtype)
+    for i, (_, (y0, x0, y1, x1)) in enumerate(mosaic_tiles(style, src.shape[:2])):
+        y0, x0 = max(0, y0), max(0, x0)
+        y1, x1 = min(src.shape[0], max(y1, y0 + 1)), min(src.shape[1], max(x1, x0 + 1))
+        crop = src[y0:y1, x0:x1]
+        interp = cv2.INTER_AREA if crop.shape[0] >= th else cv2.INTER_LINEAR
+        r, c = divmod(i, cols)
+        out[r * th:(r + 1) * th, c * tw:(c + 1) * tw] = cv2.resize(crop, (tw, th), interpolation=interp).reshape(
+            (th, tw) + src.shape[2:])
+    return out
+
+
 def header_footer_boxes(style: str | Style, size: tuple[int, int]) -> dict[str, Box]:
     """Pixel boxes of the printed header and footer (empty boxes for styles without them)."""
     st = get_style(style)
@@ -377,13 +462,17 @@ def _scan(img: np.ndarray, rng: np.random.Generator, st: Style) -> np.ndarray:
 
 __all__ = [
     "LAYOUT",
+    "MOSAIC_GRID",
     "RENDERER_VERSION",
     "STYLES",
     "Style",
     "crop_header_footer",
     "get_style",
     "header_footer_boxes",
+    "lead_boxes",
+    "mosaic_tiles",
     "panel_boxes",
+    "panel_mosaic",
     "render",
     "supersample_factor",
 ]

@@ -14,6 +14,13 @@ multi-head self-attention". Everything concrete below is ours and lives in
 * **multi-head self-attention** (paper) over the last stage's spatial tokens with a fixed 2D
   sinusoidal position encoding (ours), so that a token can relate, e.g., lead II's panel to lead
   V2's panel far away on the page. ``attention=False`` is the ablation.
+* **lead-panel tokens** (ours, ``tokens="tiles"``): instead of attending over feature-map
+  positions, the input is cut into a ``tile_grid`` of tiles (with ``data.panels``, the 12 lead
+  panels and 4 pieces of the rhythm strip), every tile goes through the same stem and stages,
+  is averaged to one token, gets a learned embedding of its position (which lead it is) and
+  the self-attention block relates the leads; the tokens are averaged to the feature vector.
+  Why: a whole-page CNN has to discover where each lead is printed; on a known layout the
+  panels can be given to it, and one shared encoder sees 16 times as many panel examples.
 * **pooling** to a feature vector (ours, ``pool``): global average pooling (``"avg"``, the
   default) or, with ``pool="grid"``, an average over each cell of a coarse ``pool_grid`` of
   page regions, concatenated. Why the option: on a 12-lead page *where* a feature fires says
@@ -123,6 +130,57 @@ class SpatialSelfAttention(nn.Module):
         return t + self.mlp(self.norm2(t))
 
 
+class TileSelfAttention(SpatialSelfAttention):
+    """The same pre-norm transformer block over tile tokens N x L x C, with a learned embedding per tile.
+
+    Why learned (ours): a tile's position names its lead (tile 0 is lead I, tile 5 is aVL on a
+    mosaic), a fixed identity with no geometry between them to encode.
+    """
+
+    def __init__(self, dim: int, heads: int, n_tokens: int, mlp_ratio: float = 2.0) -> None:
+        super().__init__(dim, heads, mlp_ratio)
+        self.position = nn.Parameter(torch.zeros(1, n_tokens, dim))
+        nn.init.trunc_normal_(self.position, std=0.02)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        t = t + self.position.to(t.dtype)
+        q = self.norm1(t)
+        a, weights = self.attn(q, q, q, need_weights=self.keep_attention, average_attn_weights=True)
+        if self.keep_attention:
+            self.last_attention = weights.detach()
+        t = t + a
+        return t + self.mlp(self.norm2(t))
+
+
+class TileMosaic(nn.Module):
+    """Reassembles per-tile feature maps (N*T) x C x h x w into the mosaic N x C x (R*h) x (K*w).
+
+    An identity on the numbers: it exists so that Grad-CAM has one module whose output is the
+    spatial map of the whole input, tiles in their places (:attr:`SimCardioNet.cam_target_layer`).
+    """
+
+    def __init__(self, grid: tuple[int, int]) -> None:
+        super().__init__()
+        self.grid = grid
+
+    def forward(self, m: torch.Tensor) -> torch.Tensor:
+        rows, cols = self.grid
+        nt, c, h, w = m.shape
+        n = nt // (rows * cols)
+        return m.view(n, rows, cols, c, h, w).permute(0, 3, 1, 4, 2, 5).reshape(n, c, rows * h, cols * w)
+
+
+def split_tiles(x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """N x C x H x W -> (N*R*K) x C x (H/R) x (W/K), tiles in row-major order (H, W divisible by the grid)."""
+    rows, cols = grid
+    n, c, h, w = x.shape
+    if h % rows or w % cols:
+        raise ValueError(f"input {h} x {w} is not divisible by model.tile_grid {rows} x {cols}: "
+                         f"set data.image_size to a multiple of it (e.g. [{rows * 48}, {cols * 96}])")
+    th, tw = h // rows, w // cols
+    return x.view(n, c, rows, th, cols, tw).permute(0, 2, 4, 1, 3, 5).reshape(n * rows * cols, c, th, tw)
+
+
 class SimCardioNet(nn.Module):
     """The backbone plus projection and classifier heads (see the module docstring).
 
@@ -153,19 +211,36 @@ class SimCardioNet(nn.Module):
         if cfg.pool == "grid" and (gh < 1 or gw < 1):
             raise ValueError(f"model.pool_grid must be two positive integers, got {cfg.pool_grid!r}")
         self.pool_grid = (gh, gw) if cfg.pool == "grid" else (1, 1)
+        if cfg.tokens not in ("spatial", "tiles"):
+            raise ValueError(f"model.tokens must be 'spatial' or 'tiles', got {cfg.tokens!r}")
+        self.tile_grid: tuple[int, int] | None = None
+        self.mosaic: TileMosaic | None = None
+        self.attention: SpatialSelfAttention | None
+        if cfg.tokens == "tiles":
+            rows, cols = (int(v) for v in cfg.tile_grid)
+            if rows < 1 or cols < 1:
+                raise ValueError(f"model.tile_grid must be two positive integers, got {cfg.tile_grid!r}")
+            if cfg.pool != "avg":
+                raise ValueError("model.pool='grid' pools page regions; with model.tokens='tiles' each tile is a token: use pool='avg'")
+            self.tile_grid = (rows, cols)
+            self.mosaic = TileMosaic(self.tile_grid)
+            self.attention = TileSelfAttention(cin, cfg.attn_heads, rows * cols) if cfg.attention else None
+        else:
+            self.attention = SpatialSelfAttention(cin, cfg.attn_heads) if cfg.attention else None
         self.feature_dim = cin * self.pool_grid[0] * self.pool_grid[1]
-        self.attention: SpatialSelfAttention | None = SpatialSelfAttention(cin, cfg.attn_heads) if cfg.attention else None
         self.projector = ProjectionHead(self.feature_dim, cfg.proj_hidden, cfg.proj_dim)
         self.head = ClassifierHead(self.feature_dim, num_classes, cfg.dropout)
 
     # ---- forward paths -------------------------------------------------------------------
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The last stage's spatial map N x C x h x w (before attention)."""
+        """The last stage's spatial map N x C x h x w (before attention); with tiles, the mosaic of the tiles' maps."""
         x = (x - self.mean) / self.std
+        if self.tile_grid is not None:
+            x = split_tiles(x, self.tile_grid)
         x = self.stem(x)
         for s in self.stages:
             x = s(x)
-        return x
+        return self.mosaic(x) if self.mosaic is not None else x
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features N x D: attention over spatial tokens (if on), then pooling (``cfg.pool``).
@@ -175,6 +250,14 @@ class SimCardioNet(nn.Module):
         channel-major.
         """
         m = self.feature_map(x)
+        if self.tile_grid is not None:
+            rows, cols = self.tile_grid
+            n, c, hh, ww = m.shape
+            # one token per tile: the mean of its own part of the mosaic map
+            t = m.view(n, c, rows, hh // rows, cols, ww // cols).mean(dim=(3, 5)).flatten(2).transpose(1, 2)
+            if self.attention is not None:
+                t = self.attention(t)
+            return t.mean(dim=1)
         if self.attention is not None:
             t = self.attention(m)
             if self.pool_grid == (1, 1):
@@ -208,8 +291,8 @@ class SimCardioNet(nn.Module):
 
     @property
     def cam_target_layer(self) -> nn.Module:
-        """The module whose output is the last spatial feature map (the last stage)."""
-        return self.stages[-1]
+        """The module whose output is the last spatial feature map (the last stage; with tiles, their mosaic)."""
+        return self.mosaic if self.mosaic is not None else self.stages[-1]
 
     @property
     def cam_reshape_transform(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -217,8 +300,8 @@ class SimCardioNet(nn.Module):
 
         Only needed when someone hooks :attr:`attention` instead of :attr:`cam_target_layer`.
         """
-        if self.attention is None:
-            return None
+        if self.attention is None or self.tile_grid is not None:
+            return None  # tile tokens carry no spatial map: hook cam_target_layer
         att = self.attention
 
         def reshape(t: torch.Tensor) -> torch.Tensor:
@@ -271,5 +354,5 @@ def count_trainable(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["SimCardioNet", "MultiScaleBlock", "SpatialSelfAttention", "sincos_2d", "count_trainable", "INPUT_MEAN", "INPUT_STD"]
+__all__ = ["SimCardioNet", "MultiScaleBlock", "SpatialSelfAttention", "TileSelfAttention", "TileMosaic", "split_tiles", "sincos_2d", "count_trainable", "INPUT_MEAN", "INPUT_STD"]
 

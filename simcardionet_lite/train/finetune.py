@@ -15,7 +15,10 @@ pretrained representations". The schedule and everything else are ours, in
 * **early stopping** on validation macro-F1, counted from the start of the last stage (stopping
   before the whole network was ever trainable would not test the schedule), and the best
   epoch's weights are restored;
-* optional inverse-frequency **class weights** and label smoothing in the cross-entropy.
+* optional inverse-frequency **class weights** and label smoothing in the cross-entropy;
+* an optional **cosine** decay of every group's learning rate over the run (``lr_schedule``):
+  with a constant rate the validation score of a small training set swings from epoch to epoch,
+  and early stopping then picks a lucky epoch.
 
 The trainable-parameter count and every group's LR are logged per epoch (``history``), and
 ``experiments.report.figures.plot_history`` draws them.
@@ -110,6 +113,15 @@ def build_optimizer(groups: Mapping[str, list[nn.Module]], on: Sequence[str], cf
     return torch.optim.AdamW(pgs, lr=fc.lr, weight_decay=fc.weight_decay)
 
 
+def lr_factor(schedule: str, epoch: int, epochs: int) -> float:
+    """The learning-rate multiplier at ``epoch`` of ``epochs``: 1 (``constant``) or a cosine from 1 towards 0."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + float(np.cos(np.pi * epoch / max(1, epochs))))
+    raise ValueError(f"finetune.lr_schedule must be 'constant' or 'cosine', got {schedule!r}")
+
+
 def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     """Inverse-frequency weights normalised to mean 1 (absent classes get weight 0)."""
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
@@ -180,6 +192,9 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
                 if epoch == sched.last_stage_epoch:
                     bad = 0
             assert opt is not None
+            factor = lr_factor(fc.lr_schedule, epoch, fc.epochs)
+            for g in opt.param_groups:
+                g["lr"] = g.setdefault("base_lr", g["lr"]) * factor
             _train_mode(model, groups, on)
             perm = torch.randperm(n, generator=gen)
             total = 0.0
@@ -230,4 +245,4 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     return hist
 
 
-__all__ = ["finetune", "UnfreezeSchedule", "build_optimizer", "class_weights", "group_order"]
+__all__ = ["finetune", "UnfreezeSchedule", "build_optimizer", "class_weights", "group_order", "lr_factor"]

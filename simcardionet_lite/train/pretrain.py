@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from simcardionet_lite.config import load_preset, parse_assignments
     from simcardionet_lite.data.datasets import build_dataset
-    from simcardionet_lite.model.backbone import SimCardioNet
+    from simcardionet_lite.model import build_backbone
     from simcardionet_lite.runtime import seed_everything
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -357,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     seed_everything(cfg.seed)
     ds = build_dataset(cfg.data)
-    model = SimCardioNet(cfg.model, len(ds.classes))
+    model = build_backbone(cfg.model, len(ds.classes))
     if torch.distributed.is_initialized() and torch.cuda.is_available():
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # ours: BN statistics over the global batch
     hist = pretrain(model, ds, cfg, ckpt_dir=args.out, resume=args.resume, seed=cfg.seed)
