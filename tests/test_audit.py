@@ -45,6 +45,10 @@ def test_exact_and_near_duplicates(trees):
     # near copies (re-encoded) are merged too; distinct pages are not
     assert rep["near"]["duplicates"] == m["exact_copies"] + m["near_copies"]
     assert rep["near"]["clusters_across_classes"] == 0
+    # distinct images by page hash: the nearest distinct one is beyond the threshold except near copies
+    nd = rep["nearest_distinct"]["page_hash"]
+    assert nd["n"] == man[man["error"] == ""]["sha256"].nunique() and nd["min"] <= nd["p5"] <= nd["median"] <= nd["max"] <= 1024
+    assert any("nearest distinct image by page_hash" in line for line in A.summary_lines(rep))
 
 
 def test_copy_across_classes_is_reported(trees, tmp_path):
@@ -141,6 +145,11 @@ def test_real_dataset1_duplicates(realdata):
     leaked_file = sum(f["leaked"] for f in P.leakage(P.cv_splits(labels, groups, 3, "file", seed=0), groups))
     leaked_grouped = sum(f["leaked"] for f in P.leakage(P.cv_splits(labels, groups, 3, "grouped", seed=0), groups))
     assert leaked_file > 400 and leaked_grouped == 0
+    # distinct Dataset I pages are 48 or more page-hash bits apart (threshold 32); a 64-bit pHash puts
+    # some at 0 bits, so it cannot tell distinct report pages from copies
+    full = A.audit_report(A.build_manifest(realdata / "dataset1_mendeley"))
+    assert full["nearest_distinct"]["page_hash"]["min"] > A.DEFAULT_HAMMING
+    assert full["nearest_distinct"]["phash"]["min"] == 0 and full["nearest_distinct"]["phash"]["max"] <= 8
     # and the shipped checksums agree with the files
     ref = pd.read_csv(realdata / "dataset1_mendeley" / "manifest.csv")
     assert dict(zip(ref["path"], ref["sha256"])) == dict(zip(man["path"], man["sha256"]))

@@ -190,6 +190,10 @@ def test_run_cv_end_to_end_and_pretraining_cache(tmp_path) -> None:
     assert res["baseline"]["summary"]["macro_f1"]["n"] == 6
     # every fold says whether its encoder came from the cache; the smoke corpus is all pages: one miss per seed
     assert [f["pretrain"]["cached"] for f in res["folds"]] == [False, True, True, False, True, True]
+    # per seed, the held-out pages of all folds pooled (each page tested once), cluster-bootstrap intervals
+    assert [r["seed"] for r in res["per_seed"]] == [0, 1] and res["seed_summary"]["macro_f1"]["n"] == 2
+    for r in res["per_seed"] + res["baseline"]["per_seed"]:
+        assert r["metrics"]["n"] == len(ds) and r["metrics"]["ci_unit"].startswith("cluster")
     train = ex.subset(ds, np.arange(8))
     _, first = ex.pretrained_encoder(cfg, train, 4, seed=0)
     model, again = ex.pretrained_encoder(cfg, train, 4, seed=0)
@@ -281,3 +285,44 @@ def test_encoder_key_follows_the_pages_not_where_the_config_says_they_came_from(
     assert ex.encoder_key(cfg, ds, 1) != ex.encoder_key(cfg, ds, 0)
     other_pages = build_dataset(replace(cfg.data, difficulty=0.9), seed=0)  # same ids, other content
     assert ex.encoder_key(cfg, other_pages, 0) != ex.encoder_key(cfg, ds, 0)
+
+
+@pytest.mark.slow
+def test_dataset1_recipe_fits_its_arms_on_the_same_folds_and_saves_the_models(tmp_path) -> None:
+    from simcardionet_lite.checkpoint import load_checkpoint
+    from simcardionet_lite.data.images import file_sha256
+    from simcardionet_lite.experiments.recipes.dataset1 import arm_datasets
+
+    over = _tiny(tmp_path, **{"experiment.protocols": ("grouped",), "experiment.cv_arms": ("scratch",),
+                              "finetune.unique_pages": True, "data.duplicate_fraction": 0.5})
+    cfg = ex.get("dataset1_cv").config("smoke", overrides=over)
+    out = tmp_path / "results"
+    result = ex.run_recipe("dataset1_cv", cfg, results_dir=out)
+    g = result.metrics["grouped"]
+    arm = g["arms"]["scratch"]
+    assert [(f["seed"], f["fold"]) for f in arm["folds"]] == [(f["seed"], f["fold"]) for f in g["folds"]]
+    assert arm["per_seed"][0]["metrics"]["n"] == g["per_seed"][0]["metrics"]["n"]
+    # one page per duplicate cluster is fitted: fewer than the training pages, which hold copies
+    assert all(f["n_fit"] < f["n_train"] for f in g["folds"])
+    # the method's models are saved beside the results, recorded by hash, and load back
+    saved = result.record["extra"]["models"]
+    assert sorted(saved) == [f"grouped-seed0-fold{k}" for k in range(3)]
+    ck = load_checkpoint(out / "models" / "grouped-seed0-fold0.pt")
+    assert file_sha256(out / "models" / "grouped-seed0-fold0.pt") == saved["grouped-seed0-fold0"]
+    assert ck.classes == tuple(result.artifacts["dataset"].classes)
+    # an arm that prepares pages differently reads the same files in the same order
+    ds = result.artifacts["dataset"]
+    other = arm_datasets(cfg, ds, ("crop",))["crop"]
+    assert other is not ds and list(other.ids) == list(ds.ids)
+
+
+def test_ood_subsets_split_seen_pages_by_where_their_copy_sat() -> None:
+    from simcardionet_lite.experiments.recipes.dataset2 import ood_subsets
+
+    train_groups = np.array([0, 0, 1, 2, 3])  # positions 0 and 1 are copies of each other
+    fit, val = np.array([0, 3]), np.array([2])  # position 1's cluster was fitted through position 0
+    matches = [[1], [2], [], [2, 3], [4]]
+    part = ood_subsets(matches, train_groups, fit, val)
+    # [1]: its copy's cluster was fitted; [2]: only validated; []: unseen; [2, 3]: one copy fitted wins;
+    # [4]: in training but neither fitted nor validated (a dropped duplicate): counted as fitted, never as unseen
+    assert part.tolist() == ["fitted", "val_only", "unseen", "fitted", "fitted"]

@@ -29,7 +29,7 @@ from simcardionet_lite.data.pages import SubsetView, subset
 from simcardionet_lite.experiments.arms import ARMS, LABEL_EFFICIENCY_ARMS, Arm, arm_config, uses_pretraining
 from simcardionet_lite.experiments.engine import (baseline_cv, baseline_metrics, build_model, data_identity, encoder_key,
                                                   fit_and_evaluate, pretrained_encoder, pretraining_corpus, score)
-from simcardionet_lite.experiments.protocols import (cv_splits, holdout_split, label_subset, leakage,
+from simcardionet_lite.experiments.protocols import (cv_splits, first_per_group, holdout_split, label_subset, leakage,
                                                      official_fold_split, pick_per_class, train_val_split)
 from simcardionet_lite.experiments.registry import (Outcome, Recipe, Result, all_recipes, for_chapter, get, register,
                                                     results_dir_for, results_tag, run_recipe)
@@ -42,7 +42,7 @@ from simcardionet_lite.experiments.report.paper_vs_ours import paper_vs_ours
 from simcardionet_lite.experiments.report.readings import ablation_reading, label_efficiency_reading
 from simcardionet_lite.experiments.report.tables import (arms_table, counts_table, cv_table, gradcam_region_table,
                                                          label_efficiency_table, metrics_table, per_class_table,
-                                                         protocols_table)
+                                                         protocols_table, seeds_table)
 
 __all__ = [
     "SubsetView", "subset",
@@ -50,6 +50,7 @@ __all__ = [
     "baseline_cv", "baseline_metrics", "build_model", "data_identity", "encoder_key", "fit_and_evaluate", "pretrained_encoder",
     "pretraining_corpus", "score",
     "cv_splits", "holdout_split", "label_subset", "leakage", "official_fold_split", "pick_per_class", "train_val_split",
+    "first_per_group",
     "Outcome", "Recipe", "Result", "all_recipes", "for_chapter", "get", "register", "results_dir_for", "results_tag",
     "run_recipe",
     "Banner", "banner", "committed_notes", "committed_runs", "corpus_note", "run_description",
@@ -57,5 +58,5 @@ __all__ = [
     "TABLE_KEYS", "ci", "fmt", "fmt_ci", "fmt_ms", "fmt_runs", "runs_of", "value",
     "paper_vs_ours", "ablation_reading", "label_efficiency_reading",
     "arms_table", "counts_table", "cv_table", "gradcam_region_table", "label_efficiency_table", "metrics_table",
-    "per_class_table", "protocols_table",
+    "per_class_table", "protocols_table", "seeds_table",
 ]

@@ -103,6 +103,12 @@ def train_val_split(
     return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(val, dtype=np.int64))
 
 
+def first_per_group(groups: np.ndarray) -> np.ndarray:
+    """Positions of the first item of each group, in order: one page per duplicate cluster."""
+    _, first = np.unique(np.asarray(groups), return_index=True)
+    return np.sort(first).astype(np.int64)
+
+
 def _draw_per_class(labels: np.ndarray, size: Callable[[int], int], seed: int) -> list[np.ndarray]:
     """Per class (in label order): ``size(class count)`` positions drawn without replacement, sorted."""
     rng = np.random.default_rng(seed)
@@ -133,6 +139,7 @@ __all__ = [
     "holdout_split",
     "official_fold_split",
     "train_val_split",
+    "first_per_group",
     "label_subset",
     "pick_per_class",
 ]

@@ -38,11 +38,15 @@ class Outcome:
     """What a recipe function returns: JSON metrics, the datasets it read (by role), and artifacts.
 
     ``artifacts`` (models, arrays, datasets for the chapter's figures) are never written to JSON.
+    ``models`` (name -> ``(model, config, classes)``) are the trained models the metrics report;
+    :func:`run_recipe` saves them as checkpoints in ``<results_dir>/models/`` (git-ignored), so
+    ``simcardionet-lite evaluate`` can score them on data this project never saw.
     """
 
     metrics: dict[str, Any]
     datasets: dict[str, Any]
     artifacts: dict[str, Any] = field(default_factory=dict)
+    models: dict[str, tuple[Any, Config, tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,24 @@ def results_dir_for(chapter: str, cfg: Config, *, tag: str | None = None, root: 
     return base / chapter / results_tag(cfg, tag)
 
 
+def save_models(models: dict[str, tuple[Any, Config, tuple[str, ...]]], folder: Path) -> dict[str, str]:
+    """Save each ``name -> (model, config, classes)`` as ``folder/<name>.pt`` (the one checkpoint format).
+
+    Returns name -> SHA-256 of the file: the results JSON records which weights it reports.
+    """
+    from simcardionet_lite.checkpoint import save_checkpoint
+    from simcardionet_lite.data.images import file_sha256
+    from simcardionet_lite.errors import check_writable
+
+    check_writable(folder, "the models folder", folder=True)
+    out: dict[str, str] = {}
+    for name, (model, mcfg, classes) in models.items():
+        path = folder / f"{name}.pt"
+        save_checkpoint(path, model, mcfg, tuple(classes), extra={"what": f"model {name} of a results recipe"})
+        out[name] = file_sha256(path)
+    return out
+
+
 def run_recipe(recipe: str | Recipe, cfg: Config, *, results_dir: str | os.PathLike | None = None) -> Result:
     """Run a recipe with ``cfg`` and publish its results JSON into ``results_dir`` (when given)."""
     from simcardionet_lite.data.factory import dataset_record
@@ -159,6 +181,8 @@ def run_recipe(recipe: str | Recipe, cfg: Config, *, results_dir: str | os.PathL
     data = {role: dataset_record(ds) for role, ds in out.datasets.items()}
     extra = {"recipe": {"name": r.name, "chapter": r.chapter, "reads": list(r.reads), "reads_hash": cfg.hash(*r.reads)},
              "wall_s": time.perf_counter() - t0}
+    if results_dir is not None and out.models:
+        extra["models"] = save_models(out.models, Path(results_dir) / "models")
     path = publish(out.metrics, cfg=cfg, results_dir=results_dir, seeds=list(cfg.eval.seeds), data=data, extra=extra)
     record = {"metrics": to_jsonable(out.metrics), "config": cfg.to_dict(), "seeds": list(cfg.eval.seeds),
               "data": data, "extra": to_jsonable(extra), "preset": cfg.preset}
@@ -166,4 +190,4 @@ def run_recipe(recipe: str | Recipe, cfg: Config, *, results_dir: str | os.PathL
 
 
 __all__ = ["Outcome", "Recipe", "Result", "RECIPES", "register", "all_recipes", "get", "for_chapter", "results_tag",
-           "results_dir_for", "run_recipe"]
+           "results_dir_for", "run_recipe", "save_models"]

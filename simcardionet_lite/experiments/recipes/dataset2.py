@@ -57,35 +57,65 @@ def overlap_audit(train_ds: Any, test_ds: Any, max_distance: int | None = None) 
         "per_class": {c: {"n": int((labels == k).sum()), "seen": int(seen[labels == k].sum())}
                       for k, c in enumerate(test_ds.classes)},
         "seen_mask": seen.tolist(),
+        # per test page, the training positions within max_distance (its copies): run_ood splits "seen"
+        # into pages whose copy was fitted and pages whose copy was only in the early-stopping split
+        "matches": [np.flatnonzero(row <= thr).tolist() for row in dist] if len(a) else [[] for _ in range(len(b))],
     }
 
 
+#: the three parts a Dataset II test set is scored in, by where a test page's copy sat in training
+OOD_SUBSETS = ("fitted", "val_only", "unseen")
+
+
+def ood_subsets(matches: list[list[int]], train_groups: np.ndarray, fit_positions: np.ndarray,
+                val_positions: np.ndarray) -> np.ndarray:
+    """Per test page: ``"fitted"`` (a copy's duplicate cluster was trained on), ``"val_only"`` (its
+    copies sat only in the early-stopping split) or ``"unseen"`` (no copy in training at all)."""
+    g = np.asarray(train_groups)
+    fitted, validated = set(g[np.asarray(fit_positions, dtype=np.int64)].tolist()), set(
+        g[np.asarray(val_positions, dtype=np.int64)].tolist())
+    out = []
+    for m in matches:
+        mg = set(g[np.asarray(m, dtype=np.int64)].tolist())
+        out.append("fitted" if mg & fitted else "val_only" if mg & validated else "fitted" if mg else "unseen")
+    return np.asarray(out)
+
+
 def run_ood(train_ds: Any, test_ds: Any, cfg: Config, *, seeds: list[int] | None = None, baseline: bool = True,
-            progress: bool = False) -> dict[str, Any]:
+            progress: bool = False, models: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train on all of ``train_ds``, score ``test_ds`` without retraining, for each of ``eval.seeds``.
 
     The overlap audit (data only, the same for every seed) runs first; each seed's metrics are
-    also split into test pages seen / not seen in training.
+    also split into the :data:`OOD_SUBSETS`: test pages whose copy was fitted, whose copy was
+    only in the early-stopping split, and with no copy in training (counts per seed, as the
+    split into fitting and validation depends on the seed).
     """
     if list(train_ds.classes) != list(test_ds.classes):
         raise DataError(f"class lists differ: train {list(train_ds.classes)} vs test {list(test_ds.classes)}",
                         fix="map the test folders to the training classes (class_map=)")
     seeds = list(cfg.eval.seeds if seeds is None else seeds)
     overlap = overlap_audit(train_ds, test_ds)
-    seen = np.asarray(overlap["seen_mask"], bool)
     runs = []
+    test_groups = np.asarray(test_ds.groups)
     for seed in seeds:
-        res = fit_and_evaluate(cfg, train_ds, test_ds, seed=seed, progress=progress)
+        res = fit_and_evaluate(cfg, train_ds, test_ds, seed=seed, progress=progress, return_model=models is not None)
+        if models is not None:
+            models[f"seed{seed}"] = (res.pop("model"), cfg, tuple(train_ds.classes))
         run: dict[str, Any] = {"seed": seed, "metrics": res["metrics"], "pretrain": res["pretrain"]}
         probs, labels = np.asarray(res["probs"]), np.asarray(res["labels"])
-        for name, mask in (("seen", seen), ("unseen", ~seen)):
-            run[f"metrics_{name}"] = score(cfg, labels[mask], probs[mask], test_ds.classes, seed) if mask.sum() >= 2 else None
+        part = ood_subsets(overlap["matches"], np.asarray(train_ds.groups), res["fit_positions"], res["val_positions"])
+        run["subset_counts"] = {name: int((part == name).sum()) for name in OOD_SUBSETS}
+        for name in OOD_SUBSETS:
+            mask = part == name
+            run[f"metrics_{name}"] = (score(cfg, labels[mask], probs[mask], test_ds.classes, seed, groups=test_groups[mask])
+                                      if mask.sum() >= 2 else None)
         if baseline:
             run["baseline"] = baseline_metrics(cfg, train_ds, test_ds, seed)
         runs.append(run)
     out: dict[str, Any] = {"seeds": seeds, "overlap": overlap, "runs": runs,
                            "summary": summarize([r["metrics"] for r in runs]),
-                           "summary_unseen": summarize([r["metrics_unseen"] for r in runs if r["metrics_unseen"]])}
+                           **{f"summary_{name}": summarize([r[f"metrics_{name}"] for r in runs if r[f"metrics_{name}"]])
+                              for name in OOD_SUBSETS}}
     if baseline:
         out["baseline_summary"] = summarize([r["baseline"] for r in runs])
     return out
@@ -115,8 +145,9 @@ def ood_datasets(cfg: Config) -> tuple[Any, Any]:
 def dataset2_ood(cfg: Config) -> Outcome:
     """Zero-shot Dataset II with the overlap audit."""
     train_ds, test_ds = ood_datasets(cfg)
-    return Outcome(run_ood(train_ds, test_ds, cfg), {"train": train_ds, "test": test_ds},
-                   {"train": train_ds, "test": test_ds})
+    models: dict[str, Any] = {}
+    return Outcome(run_ood(train_ds, test_ds, cfg, models=models), {"train": train_ds, "test": test_ds},
+                   {"train": train_ds, "test": test_ds}, models=models)
 
 
-__all__ = ["overlap_audit", "run_ood", "ood_datasets", "dataset2_ood"]
+__all__ = ["OOD_SUBSETS", "overlap_audit", "ood_subsets", "run_ood", "ood_datasets", "dataset2_ood"]

@@ -65,7 +65,7 @@ def run_gradcam(model: torch.nn.Module, ds: Any, cfg: Config, *, seed: int = 0) 
     predictions for plotting.
     """
     from simcardionet_lite import explain
-    from simcardionet_lite.ecg.render import panel_boxes
+    from simcardionet_lite.ecg.render import lead_boxes
 
     pos = pick_per_class(np.asarray(ds.labels), cfg.experiment.gradcam_per_class, seed)
     images = torch.stack([ds[int(i)][0] for i in pos])
@@ -73,7 +73,7 @@ def run_gradcam(model: torch.nn.Module, ds: Any, cfg: Config, *, seed: int = 0) 
     probs = infer(model.eval(), images).softmax(dim=1).numpy()
     cams = explain.gradcam(model, images, targets)
     size = tuple(images.shape[-2:])
-    boxes = panel_boxes(cfg.data.style, size)
+    boxes = lead_boxes(cfg.data.style, size, panels=cfg.data.panels)
     by_class = explain.lead_mass_by_class(cams, targets, ds.classes, boxes)
     areas = explain.region_areas(boxes, size)
     layer = model.cam_target_layer
@@ -112,7 +112,8 @@ def gradcam_recipe(cfg: Config) -> Outcome:
         arrays[s], tests[s] = study.pop("_arrays"), test_ds
         runs.append({"seed": s, "holdout_metrics": fit["metrics"], "n_test": len(te), "pretrain": fit["pretrain"], **study})
     return Outcome({"seeds": list(cfg.eval.seeds), "runs": runs}, {"pages": ds},
-                   {"dataset": ds, "models": models, "arrays": arrays, "test_sets": tests})
+                   {"dataset": ds, "models": models, "arrays": arrays, "test_sets": tests},
+                   models={f"seed{s}": (m, cfg, tuple(ds.classes)) for s, m in models.items()})
 
 
 __all__ = ["run_gradcam", "gradcam_recipe"]

@@ -45,7 +45,7 @@ def multilabel_auc(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
 
 
 def run_ptbxl(sets: dict[str, Any], cfg: Config, *, seeds: list[int] | None = None, baseline: bool = True,
-              progress: bool = False) -> dict[str, Any]:
+              progress: bool = False, models: dict[str, Any] | None = None) -> dict[str, Any]:
     """Single-label 5-class PTB-XL on the official folds, for each of ``eval.seeds``.
 
     ``sets`` holds ``train``/``val``/``test`` (single-label records of folds 1-8 / 9 / 10) and
@@ -58,6 +58,8 @@ def run_ptbxl(sets: dict[str, Any], cfg: Config, *, seeds: list[int] | None = No
     for seed in seeds:
         res = fit_and_evaluate(cfg, train, test, seed=seed, val_ds=val, progress=progress, return_model=True)
         model = res.pop("model")
+        if models is not None:
+            models[f"seed{seed}"] = (model, cfg, tuple(train.classes))
         run: dict[str, Any] = {"seed": seed, "metrics": res["metrics"], "pretrain": res["pretrain"]}
         ml_train, ml_test = sets["ml_train"], sets["ml_test"]
         run["multilabel"] = {
@@ -91,7 +93,8 @@ def ptbxl_sets(cfg: Config) -> dict[str, Any]:
 def ptbxl_folds(cfg: Config) -> Outcome:
     """PTB-XL on the official folds, single-label metrics plus the multi-label AUC."""
     sets = ptbxl_sets(cfg)
-    return Outcome(run_ptbxl(sets, cfg), sets, {"sets": sets})
+    models: dict[str, Any] = {}
+    return Outcome(run_ptbxl(sets, cfg, models=models), sets, {"sets": sets}, models=models)
 
 
 __all__ = ["multilabel_auc", "run_ptbxl", "ptbxl_sets", "ptbxl_folds"]

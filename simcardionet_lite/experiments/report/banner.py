@@ -114,9 +114,18 @@ def run_description(d: Mapping[str, Any]) -> str:
     pre = cfg.get("pretrain") or {}
     corpus = pre.get("corpus") or {"fold": "train_pages", "all": "all_pages"}.get((cfg.get("experiment") or {}).get("pretrain_pool"))
     commit = str(((d.get("metadata") or {}).get("git") or {}).get("commit"))[:8]
-    return (f"{kind}; preset `{d.get('preset')}`, image {(cfg.get('data') or {}).get('image_size')}, "
-            f"{pre.get('epochs')} pretraining / {(cfg.get('finetune') or {}).get('epochs')} fine-tuning epochs, "
-            f"pretraining corpus `{corpus}`, seeds {d.get('seeds')}, {machine}, commit {commit}")
+    data, fine = cfg.get("data") or {}, cfg.get("finetune") or {}
+    arch = (cfg.get("model") or {}).get("arch", "simcardionet")
+    what = ("4 x 4 mosaic of lead panels" if data.get("panels") else "whole page") + f" {data.get('image_size')}"
+    if arch != "simcardionet":
+        what = f"{arch}, {what}"
+    if fine.get("init") == "random":
+        training = f"no pretraining (trained from scratch), {fine.get('epochs')} epochs"
+    else:
+        training = (f"{pre.get('epochs')} pretraining / {fine.get('epochs')} fine-tuning epochs, "
+                    f"pretraining corpus `{corpus}`")
+    return (f"{kind}; preset `{d.get('preset')}`, {what}, {training}, seeds {d.get('seeds')}, {machine}, "
+            f"commit {commit}")
 
 
 def committed_notes(committed: Mapping[str, Mapping[str, Any]]) -> str:

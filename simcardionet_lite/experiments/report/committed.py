@@ -47,13 +47,22 @@ def committed_cv_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
 
 
 def committed_ood_table(committed: Mapping[str, Mapping[str, Any]]) -> Any:
-    """The paper's Dataset II row beside each committed run (all pages, and unseen pages)."""
+    """The paper's Dataset II row beside each committed run: all pages, then the pages whose copy was
+    fitted, only validated on, or absent from training (older results: all and unseen pages)."""
     rows = [paper_row("dataset2")]
     for tag, d in committed.items():
         m = d.get("metrics") or {}
         ov = m.get("overlap") or {}
-        for part, summary in (("metrics", "summary"), ("metrics_unseen", "summary_unseen")):
-            what = "all test pages" if part == "metrics" else "pages not seen in training"
+        first = (runs_of(m) or [{}])[0]
+        counts = first.get("subset_counts") or {}
+        parts = [("metrics", "summary", "all test pages")]
+        if "metrics_fitted" in first:  # results that split "seen" by where the copy sat
+            parts += [(f"metrics_{p}", f"summary_{p}", f"{label} ({counts.get(p, '?')} pages, seed {first.get('seed')})")
+                      for p, label in (("fitted", "copy fitted"), ("val_only", "copy only in the validation split"),
+                                       ("unseen", "no copy in training"))]
+        else:
+            parts.append(("metrics_unseen", "summary_unseen", "pages not seen in training"))
+        for part, summary, what in parts:
             rows.append({"run": f"ours `{tag}`",
                          "protocol": f"zero-shot, {what}; {ov.get('n_seen', '?')}/{ov.get('n_test', '?')} test pages seen",
                          **{col: fmt_runs(m, key, part, summary) for col, key in

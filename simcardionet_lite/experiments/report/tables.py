@@ -51,14 +51,41 @@ def cv_table(res: Mapping[str, Any]) -> Any:
     return pd.DataFrame(rows).set_index("fold")
 
 
+def cv_models(res: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(name, part)`` of every model a CV result holds: the method, the pixel baseline, each arm."""
+    out: list[tuple[str, Mapping[str, Any]]] = [("SimCardioNet (ours)", res)]
+    if "baseline" in res:
+        out.append(("pixel baseline", res["baseline"]))
+    for name, arm in (res.get("arms") or {}).items():
+        out.append((arm.get("label", name), arm))
+    return out
+
+
 def protocols_table(results: Mapping[str, Mapping[str, Any]]) -> Any:
-    """Both protocols, the network beside the pixel baseline, mean ± SD over folds and seeds."""
+    """Both protocols, the network beside the pixel baseline (and any arms), mean ± SD over folds and seeds."""
     import pandas as pd
 
     rows = []
     for protocol, res in results.items():
-        for who, summ in (("SimCardioNet (ours)", res["summary"]), ("pixel baseline", res["baseline"]["summary"])):
-            rows.append({"protocol": protocol, "model": who, **{lab: fmt_ms(summ, k) for k, lab in TABLE_KEYS.items()}})
+        for who, part in cv_models(res):
+            rows.append({"protocol": protocol, "model": who,
+                         **{lab: fmt_ms(part["summary"], k) for k, lab in TABLE_KEYS.items()}})
+    return pd.DataFrame(rows).set_index(["protocol", "model"])
+
+
+def seeds_table(results: Mapping[str, Mapping[str, Any]], key: str = "macro_f1") -> Any:
+    """Per protocol and model: each seed's pooled held-out score with its cluster-bootstrap interval,
+    then the mean ± SD over seeds (results written before per-seed pooling show n/a)."""
+    import pandas as pd
+
+    rows = []
+    for protocol, res in results.items():
+        for who, part in cv_models(res):
+            row: dict[str, Any] = {"protocol": protocol, "model": who}
+            for r in part.get("per_seed", []):
+                row[f"seed {r['seed']}"] = fmt_ci(r["metrics"], key)
+            row["mean ± SD over seeds"] = fmt_ms(part.get("seed_summary"), key)
+            rows.append(row)
     return pd.DataFrame(rows).set_index(["protocol", "model"])
 
 

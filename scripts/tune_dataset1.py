@@ -1,0 +1,102 @@
+"""Settings of the Dataset I panel configuration, chosen by inner validation (never a test fold).
+
+Every candidate is a set of config overrides on top of ``--preset``; each is fitted inside the
+training part of each outer grouped fold (seed ``--seed``) and scored on a held-out part of it
+(:mod:`simcardionet_lite.experiments.tuning`). Prints one row per candidate and writes the
+table, the per-fold runs and the provenance of the run to ``--out``.
+
+    .venv/bin/python scripts/tune_dataset1.py --data-root ../shared/realdata/dataset1_mendeley \
+        --jobs 2 --out results/tuning/dataset1_cpu.json
+
+``--only NAME ...`` runs a subset; ``--arm NAME`` applies an arm (``experiments.arms``) first, so
+the same grid tunes the method, the network from scratch and the ResNet-18 alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+#: name -> overrides; the first is the reference the others change one thing of
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "lr 1e-3, cosine, no early stopping": {},
+    "lr 3e-3": {"finetune.lr": 3e-3},
+    "constant lr": {"finetune.lr_schedule": "constant"},
+    "early stopping on 20 % of the fit part": {"finetune.val_fraction": 0.2, "finetune.patience": 10},
+    "no colour / blur / JPEG augmentation": {"aug_finetune": {"color_jitter": 0.0, "grid_jitter": 0.0, "blur_p": 0.0,
+                                                               "jpeg_p": 0.0}},
+    "30 epochs": {"finetune.epochs": 30},
+}
+
+
+def _run(job: tuple[str, str, dict[str, Any], str | None, str, int, int]) -> tuple[str, dict[str, Any]]:
+    name, preset, overrides, arm, root, seed, threads = job
+    import torch
+
+    torch.set_num_threads(threads)
+    from simcardionet_lite import experiments as ex
+    from simcardionet_lite.data.factory import build_dataset
+    from simcardionet_lite.experiments.tuning import inner_validation
+
+    cfg = ex.get("dataset1_cv").config(preset, data_root=root, overrides=overrides)
+    if arm:
+        cfg = ex.arm_config(cfg, arm)
+    ds = build_dataset(cfg.data, seed=cfg.seed)
+    t0 = time.perf_counter()
+    res = inner_validation(cfg, ds, seed=seed)
+    res["seconds"] = time.perf_counter() - t0
+    res["overrides"] = overrides
+    res["config"] = cfg.to_dict()
+    return name, res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-root", required=True)
+    ap.add_argument("--preset", default="cpu")
+    ap.add_argument("--arm", default=None, help="an arm of experiments.arms applied before each candidate")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="candidates run in parallel, one thread each")
+    ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from simcardionet_lite.errors import check_writable
+    from simcardionet_lite.experiments.tuning import select
+    from simcardionet_lite.results import run_metadata, to_jsonable
+
+    if args.out:
+        check_writable(args.out, "--out")
+    names = args.only or list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        raise SystemExit(f"unknown candidates {unknown}; known: {list(CANDIDATES)}")
+    threads = max(1, (os.cpu_count() or 2) // max(1, args.jobs)) if args.jobs > 1 else max(1, os.cpu_count() or 1)
+    jobs = [(n, args.preset, CANDIDATES[n], args.arm, str(Path(args.data_root).resolve()), args.seed, threads) for n in names]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        scores = dict(pool.map(_run, jobs))
+    scores = {n: scores[n] for n in names}
+    print(f"{'candidate':45s} {'inner-val macro-F1 per outer fold':36s} {'mean':>6s} {'time':>7s}")
+    for n, r in scores.items():
+        per = ", ".join(f"{x['macro_f1']:.3f}" for x in r["runs"])
+        print(f"{n:45s} {per:36s} {r['mean_macro_f1']:6.3f} {r['seconds']:6.0f}s")
+    best = select(scores)
+    print(f"selected: {best}  (total {time.perf_counter() - t0:.0f} s, {args.jobs} jobs x {threads} threads)")
+    if args.out:
+        payload = {"what": "inner-validation tuning of the Dataset I configuration (experiments.tuning)",
+                   "preset": args.preset, "arm": args.arm, "seed": args.seed, "candidates": scores, "selected": best,
+                   "wall_s": time.perf_counter() - t0, "jobs": args.jobs, "threads_per_job": threads,
+                   "metadata": run_metadata()}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(to_jsonable(payload), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
