@@ -55,7 +55,8 @@ def _reproduce_parser() -> argparse.ArgumentParser:
         "<results-root>/<chapter>/<source>-<tag>/. A failed run leaves an earlier result in place and "
         "records itself in <source>-<tag>.failed/.",
     )
-    p.add_argument("--preset", default="smoke", help="config preset: smoke (CPU, minutes) or paper (GPU, full size)")
+    p.add_argument("--preset", default="smoke", help="config preset: smoke (CPU, minutes), cpu (real data on 2 cores) "
+                                                     "or paper (GPU, full size)")
     p.add_argument("--chapter", action="append", required=True,
                    help="chapter stem (05_dataset1), number (05), path to a .md/.ipynb, or 'all'; repeatable")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
@@ -117,7 +118,7 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("recipe", nargs="?", help="recipe name (dataset1_cv) or its chapter (05_dataset1, 05)")
     p.add_argument("--list", action="store_true", help="list the registered recipes and exit")
-    p.add_argument("--preset", default="smoke", help="config preset: smoke or paper")
+    p.add_argument("--preset", default="smoke", help="config preset: smoke, cpu or paper")
     p.add_argument("--data-root", default=None, help="the real dataset folder (default: the synthetic stand-in)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SETTINGS_HELP)
     p.add_argument("--tag", default=None, help="results folder suffix (default: the preset)")

@@ -290,7 +290,7 @@ def _cpu() -> Config:
         model=ModelConfig(tokens="tiles", tile_grid=(4, 4)),
         pretrain=PretrainConfig(epochs=20, corpus="train_pages"),
         finetune=FinetuneConfig(
-            epochs=40, batch_size=16, lr=1e-3, lr_decay=1.0, lr_schedule="cosine", unfreeze_schedule=((0, ("all",)),),
+            epochs=30, batch_size=16, lr=1e-3, lr_decay=1.0, lr_schedule="cosine", unfreeze_schedule=((0, ("all",)),),
             init="random", patience=40, class_weights=True, unique_pages=True, val_fraction=0.0,
         ),
         eval=EvalConfig(n_bootstrap=1000, seeds=(0, 1, 2)),

@@ -107,8 +107,9 @@ def _section_names(module: ModuleType) -> dict[str, str]:
     return out
 
 
-def provenance_table(preset_names: tuple[str, ...] = ("smoke", "paper")) -> Any:
-    """A pandas DataFrame: section, field, provenance, the value in each preset, comment.
+def provenance_table(preset_names: tuple[str, ...] | None = None) -> Any:
+    """A pandas DataFrame: section, field, provenance, the value in each preset (default: every
+    preset of :data:`~simcardionet_lite.config.PRESETS`), comment.
 
     Sections used twice in :class:`Config` (``aug_pretrain`` and ``aug_finetune`` share
     ``AugConfig``) get one row per use.
@@ -117,7 +118,7 @@ def provenance_table(preset_names: tuple[str, ...] = ("smoke", "paper")) -> Any:
 
     from simcardionet_lite import config as module
 
-    presets = {p: module.load_preset(p).to_dict() for p in preset_names}
+    presets = {p: module.load_preset(p).to_dict() for p in (preset_names or tuple(module.PRESETS))}
     by_cls: dict[str, list[FieldProvenance]] = {}
     for fp in field_provenance(module):
         by_cls.setdefault(fp.cls, []).append(fp)

@@ -59,7 +59,7 @@ class Config:
 
 def test_provenance_table_lists_both_presets() -> None:
     t = provenance_table()
-    assert {"field", "provenance", "smoke", "paper", "comment"} <= set(t.columns)
+    assert {"field", "provenance", "smoke", "cpu", "paper", "comment"} <= set(t.columns)
     assert set(t.provenance) <= {"paper", "ours"}
     row = t.set_index("field").loc["eval.folds"]
     assert row.provenance == "paper" and row.smoke == "3"
@@ -67,7 +67,7 @@ def test_provenance_table_lists_both_presets() -> None:
     assert "aug_pretrain.rotation_deg" in set(t.field) and "aug_finetune.rotation_deg" in set(t.field)
 
 
-@pytest.mark.parametrize("name", ["smoke", "paper"])
+@pytest.mark.parametrize("name", ["smoke", "cpu", "paper"])
 def test_presets_round_trip(name: str) -> None:
     cfg = load_preset(name)
     assert cfg.preset == name
