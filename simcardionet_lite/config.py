@@ -146,7 +146,7 @@ class FinetuneConfig:
     init: str = "pretrained"  # ours: "pretrained" (the encoder of stage 1) | "random" (from scratch: the scratch arm, no pretraining runs)
     patience: int = 3  # ours: early stopping on validation macro-F1
     class_weights: bool = False  # ours: inverse-frequency weights in the cross-entropy
-    unique_pages: bool = False  # ours: fit and early-stop on one page per duplicate cluster (copies add no information but reweight classes: 30 distinct MI pages stand for 239 files)
+    unique_pages: bool = False  # ours: fit and early-stop on one page per duplicate cluster (copies add no information but reweight classes: 30 distinct MI pages stand for 239 files); no effect on PTB-XL, whose groups are patients
     label_smoothing: float = 0.0  # ours
     val_fraction: float = 0.2  # ours: validation split taken inside each training fold
     num_workers: int = 0  # ours: augmentation worker processes (0: in the training process); see train/views.py

@@ -326,3 +326,62 @@ def test_ood_subsets_split_seen_pages_by_where_their_copy_sat() -> None:
     # [1]: its copy's cluster was fitted; [2]: only validated; []: unseen; [2, 3]: one copy fitted wins;
     # [4]: in training but neither fitted nor validated (a dropped duplicate): counted as fitted, never as unseen
     assert part.tolist() == ["fitted", "val_only", "unseen", "fitted", "fitted"]
+
+
+def test_paper_vs_ours_reads_a_grouped_only_dataset1_run_with_arms() -> None:
+    from simcardionet_lite.evaluate import summarize
+
+    def m(v):
+        return {"accuracy": v, "macro_precision": v, "macro_recall": v, "macro_f1": v, "weighted_f1": v}
+
+    def part(vals, label=None):
+        out = {"folds": [{"seed": s, "fold": 0, "metrics": m(v)} for s, v in enumerate(vals)],
+               "summary": summarize([m(v) for v in vals]),
+               "per_seed": [{"seed": s, "metrics": m(v)} for s, v in enumerate(vals)]}
+        return {**out, "label": label} if label else out
+
+    grouped = {**part([0.90, 0.92, 0.91]), "baseline": part([0.60, 0.62, 0.61]),
+               "arms": {"resnet18": part([0.70, 0.93, 0.72], "ResNet-18 (torchvision, random init) on whole pages")}}
+    table = ex.paper_vs_ours(lambda ch: {"05_dataset1": {"panels": {"metrics": {"grouped": grouped}, "seeds": [0, 1, 2]}}}
+                             .get(ch, {}))
+    d1 = table[table.dataset.str.startswith("Dataset I:")]
+    assert len(d1) == 4 and "grouped only" in d1.iloc[0]["protocol"]
+    assert d1.iloc[0]["ours"] == "0.910 ± 0.010 (grouped)"
+    reading = d1.iloc[0]["reading"]
+    assert "ahead of the pixel baseline (0.610) in 3 of 3 seeds" in reading
+    assert "ahead of ResNet-18 (0.783) in 2 of 3 seeds" in reading
+
+
+def test_verdict_rules() -> None:
+    from simcardionet_lite.experiments.report.verdicts import comparison_verdict, value_verdict
+
+    def part(vals, half=0.02):
+        return {"per_seed": [{"seed": s, "metrics": {"macro_f1": v, "ci": {"macro_f1": [v - half, v + half]}}}
+                             for s, v in enumerate(vals)]}
+
+    assert value_verdict(0.91, part([0.90, 0.92, 0.91])).verdict == "holds"
+    no = value_verdict(0.972, part([0.90, 0.92, 0.91]))
+    assert no.verdict == "does not hold" and "above every interval" in no.evidence
+    assert value_verdict(0.935, part([0.90, 0.92, 0.91])).verdict == "inconclusive"  # inside one seed's interval only
+    assert value_verdict(None, part([0.9])).verdict == "inconclusive"
+    better = comparison_verdict(part([0.90, 0.92, 0.91]), part([0.60, 0.62, 0.61]), ("A", "B"), margin=0.05)
+    assert better.verdict == "holds" and "+0.300" in better.evidence and "3 of 3" in better.evidence
+    assert comparison_verdict(part([0.90, 0.60, 0.91]), part([0.60, 0.62, 0.61]), ("A", "B")).verdict == "inconclusive"
+    assert comparison_verdict(part([0.5, 0.5]), part([0.6, 0.6]), ("A", "B")).verdict == "does not hold"
+    assert "rule:" in better.markdown()
+
+
+def test_unique_pages_thins_duplicate_clusters_but_not_patients() -> None:
+    toy = _toy()  # 30 pages, every page with one duplicate
+    on = load_preset("smoke", **{"finetune.unique_pages": True, "finetune.val_fraction": 0.2})
+    off = load_preset("smoke", **{"finetune.val_fraction": 0.2})
+    tr, va = ex.fit_val_positions(on, toy, 0)
+    tr0, va0 = ex.fit_val_positions(off, toy, 0)
+    assert len(tr) == len(tr0) // 2 and len(va) == len(va0) // 2
+    assert len(set(toy.groups[tr])) == len(tr) and not set(toy.groups[tr]) & set(toy.groups[va])
+    toy.groups_are = "patients"  # PTB-XL: records of one patient are different ECGs
+    assert [len(p) for p in ex.fit_val_positions(on, toy, 0)] == [len(tr0), len(va0)]
+    # with a separate validation set every training page is fitted (thinned to one per cluster)
+    toy.groups_are = "duplicates"
+    tr1, va1 = ex.fit_val_positions(on, toy, 0, has_val=True)
+    assert len(tr1) == 15 and len(va1) == 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from simcardionet_lite import cli
+from simcardionet_lite.config import load_preset
 from simcardionet_lite.results import repo_root
 from simcardionet_lite.verify import Refused, compare, plan
 
@@ -66,9 +68,11 @@ def test_compare_reports_every_difference_and_the_tolerance() -> None:
     assert compare(a, {"grouped": {}})["missing"]  # a number in one file only fails too
 
 
-def test_old_results_without_a_recipe_are_refused_not_guessed(capsys: pytest.CaptureFixture[str]) -> None:
-    old = repo_root() / "results" / "05_dataset1" / "real-cpu" / "metrics.json"
-    if not old.is_file():
-        pytest.skip("no pre-registry result committed")
+def test_old_results_without_a_recipe_are_refused_not_guessed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the format the pre-registry scripts wrote: metrics, config and metadata, but no recipe
+    old = tmp_path / "results" / "05_dataset1" / "real-cpu" / "metrics.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"metrics": {"file": {"summary": {}}}, "config": load_preset("smoke").to_dict(),
+                               "seeds": [0], "extra": {"data_root": "/data/mendeley"}}))
     assert cli.main(["verify", str(old)]) == 2
     assert "no recipe is recorded" in capsys.readouterr().out

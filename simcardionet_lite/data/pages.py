@@ -97,6 +97,8 @@ class PageDataset(torch.utils.data.Dataset):
     """
 
     source: str = ""
+    #: what ``groups`` holds: "duplicates" (clusters of identical pages) or "patients" (PTB-XL)
+    groups_are: str = "duplicates"
     classes: tuple[str, ...]
     labels: np.ndarray
     ids: list[str]
@@ -159,6 +161,7 @@ class SubsetView(torch.utils.data.Dataset):
         self.groups = np.asarray(parent.groups)[self.indices]
         self.skipped = getattr(parent, "skipped", None)
         self.source: str = getattr(parent, "source", "")
+        self.groups_are: str = getattr(parent, "groups_are", "duplicates")
         self.root: Path | None = getattr(parent, "root", None)
         self.split_name = split_name
         h = hashlib.sha256(str(getattr(parent, "fingerprint", "")).encode())

@@ -254,6 +254,8 @@ class PTBXL(PageDataset):
 
     source = "ptbxl"
 
+    groups_are = "patients"  # records of one patient: not copies (finetune.unique_pages leaves them)
+
     def __init__(
         self,
         root: str | os.PathLike,

@@ -120,6 +120,26 @@ def score(cfg: Config, labels: np.ndarray, probs: np.ndarray, classes: Any, seed
                                               groups=None if groups is None else np.asarray(groups)))
 
 
+def unique_pages_apply(cfg: Config, ds: Any) -> bool:
+    """Whether ``finetune.unique_pages`` thins ``ds``: only where its groups are duplicate clusters
+    (PTB-XL's groups are patients, whose records are different ECGs, not copies)."""
+    return bool(cfg.finetune.unique_pages) and getattr(ds, "groups_are", "duplicates") == "duplicates"
+
+
+def fit_val_positions(cfg: Config, train_ds: Any, seed: int, *, has_val: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``train_ds`` to fit on and to early-stop on (none when a separate ``val_ds`` is
+    given): a group-aware ``finetune.val_fraction`` split, thinned to one page per duplicate
+    cluster with ``finetune.unique_pages``."""
+    groups = np.asarray(train_ds.groups)
+    if has_val:
+        tr, va = np.arange(len(train_ds)), np.zeros(0, dtype=np.int64)
+    else:
+        tr, va = train_val_split(train_ds.labels, groups, cfg.finetune.val_fraction, seed)
+    if unique_pages_apply(cfg, train_ds):
+        tr, va = tr[first_per_group(groups[tr])], va[first_per_group(groups[va])]
+    return tr, va
+
+
 def fit_and_evaluate(
     cfg: Config, train_ds: Any, test_ds: Any, *, seed: int = 0, pretrain_ds: Any | None = None,
     val_ds: Any | None = None, progress: bool = False, return_model: bool = False,
@@ -145,18 +165,12 @@ def fit_and_evaluate(
     else:
         seed_everything(seed)
         model = build_model(cfg, num_classes)
-    groups = np.asarray(train_ds.groups)
+    tr, va = fit_val_positions(cfg, train_ds, seed, has_val=val_ds is not None)
+    fit_ds = subset(train_ds, tr)
     if val_ds is None:
-        tr, va = train_val_split(train_ds.labels, groups, cfg.finetune.val_fraction, seed)
-        if cfg.finetune.unique_pages:
-            tr, va = tr[first_per_group(groups[tr])], va[first_per_group(groups[va])]
-        fit_ds, val_ds = subset(train_ds, tr), subset(train_ds, va)
-    else:
-        tr, va = np.arange(len(train_ds)), np.zeros(0, dtype=np.int64)  # va: positions in train_ds, none here
-        if cfg.finetune.unique_pages:
-            tr = tr[first_per_group(groups)]
-            val_ds = subset(val_ds, first_per_group(np.asarray(val_ds.groups)))
-        fit_ds = subset(train_ds, tr)
+        val_ds = subset(train_ds, va)
+    elif unique_pages_apply(cfg, val_ds):
+        val_ds = subset(val_ds, first_per_group(np.asarray(val_ds.groups)))
     seed_everything(seed)
     t0 = time.perf_counter()
     hist = finetune(model, fit_ds, val_ds, cfg, progress=progress, seed=seed)
@@ -210,6 +224,8 @@ __all__ = [
     "pretraining_corpus",
     "score",
     "fit_and_evaluate",
+    "fit_val_positions",
+    "unique_pages_apply",
     "baseline_metrics",
     "baseline_probs",
 ]

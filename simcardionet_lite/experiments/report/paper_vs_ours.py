@@ -55,21 +55,43 @@ def _protocol_reading(fl: Mapping[str, Any], gr: Mapping[str, Any], ok: str) -> 
     return text
 
 
+def _seed_wins(res: Mapping[str, Any], ok: str) -> str:
+    """"ahead of X in k of n seeds" for every baseline and arm run beside the method (per-seed pooled scores)."""
+    mine = {r["seed"]: value(r["metrics"], ok) for r in res.get("per_seed", [])}
+    others = [("the pixel baseline", res.get("baseline") or {})]
+    others += [(arm.get("label", name).split(" (")[0], arm) for name, arm in (res.get("arms") or {}).items()]
+    parts = []
+    for who, part in others:
+        theirs = {r["seed"]: value(r["metrics"], ok) for r in part.get("per_seed", [])}
+        seeds = [s for s in mine if s in theirs and mine[s] is not None and theirs[s] is not None]
+        if seeds:
+            wins = sum(mine[s] > theirs[s] for s in seeds)  # type: ignore[operator]
+            mean = sum(theirs[s] for s in seeds) / len(seeds)  # type: ignore[misc]
+            parts.append(f"ahead of {who} ({mean:.3f}) in {wins} of {len(seeds)} seeds")
+    return ("; " + ", ".join(parts)) if parts else ""
+
+
 def _dataset1_rows(pr: Any, tag: str, d: Mapping[str, Any]) -> list[dict[str, Any]]:
     m = d.get("metrics") or {}
     fl, gr = m.get("file"), m.get("grouped")
-    if fl is None:
+    main = fl if fl is not None else gr
+    if main is None:
         return []
+    which = ("file-level and grouped" if fl is not None and gr is not None else "file-level only" if fl is not None
+             else "grouped only (this result has no file-level run: the paper's likely protocol is in other results)")
     rows = []
     for metric, pv in pr.metrics.items():
         ok = OUR_KEY[metric]
-        vals = fl["summary"][ok]["values"]
-        fv = fl["summary"][ok]["mean"]
-        reading = _gap(None if fv is None or pv is None else fv - pv, [min(vals), max(vals)] if vals else None, pv)
-        reading += _protocol_reading(fl, gr, ok) if gr else ""
+        vals = main["summary"][ok]["values"]
+        mv = main["summary"][ok]["mean"]
+        reading = _gap(None if mv is None or pv is None else mv - pv, [min(vals), max(vals)] if vals else None, pv)
+        if fl is not None and gr is not None:
+            reading += _protocol_reading(fl, gr, ok)
+        if gr is not None:
+            reading += _seed_wins(gr, ok)
+        ours = "; ".join(f"{fmt_ms(r['summary'], ok)} ({name})" for name, r in (("file", fl), ("grouped", gr)) if r is not None)
         rows.append({"metric": metric if metric == "accuracy" else f"{metric} (ours: macro)", "paper": fmt(pv),
-                     "ours": f"{fmt_ms(fl['summary'], ok)} (file); {fmt_ms(gr['summary'], ok) if gr else 'n/a'} (grouped)",
-                     "protocol": f"`{tag}`: {len(fl['folds'])} CV folds, file-level and grouped; {run_description(d)}",
+                     "ours": ours, "protocol": f"`{tag}`: {len(main['folds'])} CV folds, {which}; {run_description(d)}",
                      "interval": "folds: " + ", ".join(f"{v:.3f}" for v in vals), "reading": reading})
     return rows
 
