@@ -385,3 +385,33 @@ def test_unique_pages_thins_duplicate_clusters_but_not_patients() -> None:
     toy.groups_are = "duplicates"
     tr1, va1 = ex.fit_val_positions(on, toy, 0, has_val=True)
     assert len(tr1) == 15 and len(va1) == 0
+
+
+def test_findings_state_numbers_and_verdicts_from_committed_results() -> None:
+    from simcardionet_lite.evaluate import summarize
+
+    assert "No committed real-data run" in ex.dataset1_findings({}) and "No committed" in ex.ptbxl_findings({})
+
+    def m(v, cm=None):
+        out = {"accuracy": v, "macro_f1": v, "ci": {"accuracy": [v - 0.05, v + 0.05], "macro_f1": [v - 0.05, v + 0.05]}}
+        if cm is not None:  # two classes; the second never predicted when its column is zero
+            out["confusion"] = cm
+            out["per_class"] = {"NORM": {"recall": 1.0, "support": sum(cm[0])}, "MI": {"recall": 0.0, "support": sum(cm[1])}}
+        return out
+
+    runs = [{"seed": s, "metrics": m(0.7, [[8, 0], [2, 0]]), "baseline": m(0.6)} for s in range(3)]
+    d = {"metrics": {"runs": runs, "summary": summarize([r["metrics"] for r in runs]), "n_test": 10,
+                     "baseline_summary": summarize([r["baseline"] for r in runs])}, "seeds": [0, 1, 2]}
+    text = ex.ptbxl_findings({"ptbxl-x": d})
+    assert "**never predicted: MI**" in text and "predicts every class present in the test fold*: **does not hold**" in text
+    assert "0.921" in text and "above in 3 of 3 seeds" in text
+
+    def part(vals):
+        return {"folds": [], "summary": summarize([m(v) for v in vals]),
+                "per_seed": [{"seed": s, "metrics": m(v)} for s, v in enumerate(vals)],
+                "seed_summary": summarize([m(v) for v in vals])}
+
+    res = {"grouped": {**part([0.85, 0.86, 0.84]), "baseline": part([0.6, 0.62, 0.61])}}
+    text = ex.dataset1_findings({"dataset1-x": {"metrics": res, "seeds": [0, 1, 2]}})
+    assert "0.850 ± 0.010" in text and "*The paper's Dataset I F1 (0.972)" in text and "**does not hold**" in text
+    assert "is better than pixel baseline*: **holds**" in text

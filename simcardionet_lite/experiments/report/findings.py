@@ -56,4 +56,64 @@ def dataset1_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "ma
     return "\n".join(lines)
 
 
-__all__ = ["dataset1_findings"]
+def _per_class(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per class: recall, support and how often it was predicted (from the confusion matrix, so
+    results written before ``predicted`` was recorded read the same)."""
+    pc = metrics.get("per_class") or {}
+    cm = metrics.get("confusion")
+    out = {}
+    for i, (c, v) in enumerate(pc.items()):
+        predicted = v.get("predicted")
+        if predicted is None and cm is not None:
+            predicted = int(sum(row[i] for row in cm))
+        out[c] = {"recall": float(v.get("recall", 0.0)), "support": int(v.get("support", 0)), "predicted": predicted}
+    return out
+
+
+def ptbxl_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
+    """Chapter 7's findings: per committed run, scores over seeds, per-class recall and how often
+    each class was predicted (a model that never predicts a class has collapsed), and the verdicts."""
+    from simcardionet_lite import paper
+    from simcardionet_lite.experiments.report.format import runs_of, value
+
+    acc = paper.RESULTS["ptbxl"].metrics.get("accuracy")
+    lines: list[str] = []
+    for tag, d in committed.items():
+        m = d.get("metrics") or {}
+        runs = [r for r in runs_of(m) if isinstance(r.get("metrics"), Mapping)]
+        if not runs:
+            continue
+        ml = m.get("multilabel_summary") or {}
+        lines.append(f"**`{tag}`** ({run_description(d)}), official fold 10 ({m.get('n_test', '?')} single-label "
+                     f"records; test class counts {m.get('test_class_counts', '?')}):")
+        lines.append(f"* accuracy {fmt_ms(m.get('summary'), 'accuracy')}, macro-F1 {fmt_ms(m.get('summary'), 'macro_f1')} "
+                     f"(over the classes present), multi-label macro AUC {fmt_ms(ml, 'macro_auc')}; the pixel baseline: "
+                     f"accuracy {fmt_ms(m.get('baseline_summary'), 'accuracy')}, macro-F1 "
+                     f"{fmt_ms(m.get('baseline_summary'), 'macro_f1')}")
+        for r in runs:
+            pc = _per_class(r["metrics"])
+            cells = ", ".join(f"{c} {v['recall']:.2f} ({v['predicted']} predicted / {v['support']})"
+                              for c, v in pc.items() if v["support"] > 0)
+            never = [c for c, v in pc.items() if v["predicted"] == 0 and v["support"] > 0]
+            lines.append(f"* seed {r['seed']}: recall per class {cells}"
+                         + (f"; **never predicted: {', '.join(never)}**" if never else "; every class predicted"))
+        if acc is not None:
+            lines.append(f"* *The paper's PTB-XL accuracy ({acc:.3f}) is reached on this sample*: "
+                         f"{value_verdict(acc, {'per_seed': [{'seed': r['seed'], 'metrics': r['metrics']} for r in runs]}, 'accuracy').markdown()}")
+        collapsed = [r["seed"] for r in runs if any(v["predicted"] == 0 and v["support"] > 0
+                                                    for v in _per_class(r["metrics"]).values())]
+        lines.append(f"* *The model predicts every class present in the test fold*: **"
+                     f"{'holds' if not collapsed else 'does not hold'}** (seeds where a present class is never predicted: "
+                     f"{collapsed or 'none'}; rule: holds if no seed leaves a present class unpredicted)")
+        base = {"per_seed": [{"seed": r["seed"], "metrics": r["baseline"]} for r in runs if r.get("baseline")]}
+        mine = {"per_seed": [{"seed": r["seed"], "metrics": r["metrics"]} for r in runs]}
+        if base["per_seed"] and value(runs[0]["metrics"], "macro_f1") is not None:
+            lines.append(f"* *The network is better than the pixel baseline (macro-F1)*: "
+                         f"{comparison_verdict(mine, base, ('the network', 'the pixel baseline')).markdown()}")
+        lines.append("")
+    if not lines:
+        return "*No committed real-data run of this chapter yet: the numbers below are the smoke demo's only.*"
+    return "\n".join(lines)
+
+
+__all__ = ["dataset1_findings", "ptbxl_findings"]

@@ -21,8 +21,9 @@ from typing import Any
 
 from simcardionet_lite.experiments.report.format import ci, value
 
-VALUE_RULE = ("holds if the paper's number lies inside the 95 % cluster-bootstrap interval of every seed; does not "
-              "hold if it lies outside every seed's interval on the same side; inconclusive otherwise")
+VALUE_RULE = ("holds if the paper's number lies inside the 95 % bootstrap interval of every seed (clusters resampled "
+              "where the result records them); does not hold if it lies outside every seed's interval on the same "
+              "side; inconclusive otherwise")
 COMPARISON_RULE = ("holds if the first model scores above the second in every seed, by {margin:.2f} or more on "
                    "average; does not hold if it is above in no seed; inconclusive otherwise")
 
