@@ -48,6 +48,15 @@ INPUT_MEAN = (0.5, 0.5, 0.5)
 INPUT_STD = (0.25, 0.25, 0.25)
 
 
+def register_input_norm(module: nn.Module, cfg: ModelConfig, num_classes: int) -> None:
+    """The attributes every backbone of this package shares: its config, class count and the fixed
+    input normalisation buffers (not saved: they are constants of the code)."""
+    module.cfg = cfg
+    module.num_classes = num_classes
+    module.register_buffer("mean", torch.tensor(INPUT_MEAN).view(1, 3, 1, 1), persistent=False)
+    module.register_buffer("std", torch.tensor(INPUT_STD).view(1, 3, 1, 1), persistent=False)
+
+
 def conv_bn_relu(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
     """A same-padded convolution, batch norm and ReLU."""
     return nn.Sequential(
@@ -118,16 +127,19 @@ class SpatialSelfAttention(nn.Module):
         self.last_attention: torch.Tensor | None = None
         self.last_hw: tuple[int, int] | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        self.last_hw = (h, w)
-        t = x.flatten(2).transpose(1, 2) + sincos_2d(h, w, c, x.device).to(x.dtype)
+    def block(self, t: torch.Tensor) -> torch.Tensor:
+        """The pre-norm transformer block on tokens N x L x C (position already added)."""
         q = self.norm1(t)
         a, weights = self.attn(q, q, q, need_weights=self.keep_attention, average_attn_weights=True)
         if self.keep_attention:
             self.last_attention = weights.detach()
         t = t + a
         return t + self.mlp(self.norm2(t))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        self.last_hw = (h, w)
+        return self.block(x.flatten(2).transpose(1, 2) + sincos_2d(h, w, c, x.device).to(x.dtype))
 
 
 class TileSelfAttention(SpatialSelfAttention):
@@ -143,13 +155,7 @@ class TileSelfAttention(SpatialSelfAttention):
         nn.init.trunc_normal_(self.position, std=0.02)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        t = t + self.position.to(t.dtype)
-        q = self.norm1(t)
-        a, weights = self.attn(q, q, q, need_weights=self.keep_attention, average_attn_weights=True)
-        if self.keep_attention:
-            self.last_attention = weights.detach()
-        t = t + a
-        return t + self.mlp(self.norm2(t))
+        return self.block(t + self.position.to(t.dtype))
 
 
 class TileMosaic(nn.Module):
@@ -190,10 +196,7 @@ class SimCardioNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig, num_classes: int) -> None:
         super().__init__()
-        self.cfg = cfg
-        self.num_classes = num_classes
-        self.register_buffer("mean", torch.tensor(INPUT_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(INPUT_STD).view(1, 3, 1, 1), persistent=False)
+        register_input_norm(self, cfg, num_classes)
         self.stem = conv_bn_relu(3, cfg.stem_channels, 3, stride=2)
         if len(cfg.blocks_per_stage) != len(cfg.stage_channels):
             raise ValueError("model.blocks_per_stage and model.stage_channels must have the same length")

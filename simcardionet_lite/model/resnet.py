@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from simcardionet_lite.config import ModelConfig
-from simcardionet_lite.model.backbone import INPUT_MEAN, INPUT_STD
+from simcardionet_lite.model.backbone import register_input_norm
 from simcardionet_lite.model.heads import ClassifierHead, ProjectionHead
 
 
@@ -27,10 +27,7 @@ class ResNet18(nn.Module):
         super().__init__()
         from torchvision.models import resnet18
 
-        self.cfg = cfg
-        self.num_classes = num_classes
-        self.register_buffer("mean", torch.tensor(INPUT_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(INPUT_STD).view(1, 3, 1, 1), persistent=False)
+        register_input_norm(self, cfg, num_classes)
         net = resnet18(weights=None)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.stages = nn.ModuleList([net.layer1, net.layer2, net.layer3, net.layer4])
