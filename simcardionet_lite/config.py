@@ -174,6 +174,7 @@ class ExperimentConfig:
     deletion_steps: int = 10  # ours: steps of the deletion faithfulness curve
     max_cv_folds: int = 0  # ours: 0 = run every fold; >0 runs only the first k folds (smoke budget)
     cv_arms: tuple[str, ...] = ()  # ours: further arms (experiments.arms.ARMS) fitted on the same folds and seeds beside the method in chapter 5, e.g. ("resnet18",)
+    learning_curve: tuple[float, ...] = ()  # ours: PTB-XL (chapter 7): also fit on these stratified fractions of the training records (each seed) and score fold 10, to show how the score grows with records
     cv_arm_protocols: tuple[str, ...] = ("grouped",)  # ours: the protocols the cv_arms run under (the duplicate-aware one: the comparison between models; the file-level gap is shown by the method and the pixel baseline)
 
 

@@ -415,3 +415,28 @@ def test_findings_state_numbers_and_verdicts_from_committed_results() -> None:
     text = ex.dataset1_findings({"dataset1-x": {"metrics": res, "seeds": [0, 1, 2]}})
     assert "0.850 ± 0.010" in text and "*The paper's Dataset I F1 (0.972)" in text and "**does not hold**" in text
     assert "is better than pixel baseline*: **holds**" in text
+
+
+@pytest.mark.slow
+def test_ptbxl_learning_curve_adds_points_below_the_full_set(tmp_path) -> None:
+    from simcardionet_lite.experiments.recipes.ptbxl import ptbxl_sets, run_ptbxl
+
+    over = _tiny(tmp_path, **{"finetune.init": "random", "experiment.learning_curve": (0.5,), "eval.seeds": (0,)})
+    cfg = ex.get("ptbxl_folds").config("smoke", overrides=over)
+    sets = ptbxl_sets(cfg)
+    res = run_ptbxl(sets, cfg, baseline=False)
+    curve = res["learning_curve"]
+    assert [(p["fraction"], p["seed"]) for p in curve] == [(0.5, 0), (1.0, 0)]
+    assert curve[0]["n_train"] < curve[1]["n_train"] == len(sets["train"])
+    assert curve[1]["metrics"] == res["runs"][0]["metrics"]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simcardionet_lite.experiments.report.figures import plot_learning_curve
+
+    fig, ax = plt.subplots()
+    plot_learning_curve(curve, ax, title="t")
+    assert len(ax.lines) == 2 * 2 + 2  # per key: a dot per point and one mean line
+    plt.close(fig)
