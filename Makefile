@@ -1,11 +1,16 @@
-# simcardionet-lite: everything a fresh machine (Python 3.11, git, make) needs.
+# simcardionet-lite: everything a fresh machine (Python 3.11 or 3.12, git, make) needs.
 #   make book   set up .venv, build the book executing every chapter (smoke preset)
 #   make test   set up .venv, run the unit tests and execute every chapter notebook (nbval)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# Python 3.11 or 3.12 (the versions requirements/lock.txt is checked on): python3.11 if it runs,
+# else python3.12, else python3 when it is one of the two. PYTHON=/path/to/python overrides.
+SUPPORTED := ((3, 11), (3, 12))
+VERSION_OK := import sys; sys.exit(sys.version_info[:2] not in $(SUPPORTED))
+PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
+	if $$p -c '$(VERSION_OK)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # The set-up is redone only when the pins change: the stamp name carries their hash.
@@ -37,9 +42,10 @@ help:
 	@echo "make clean / distclean - remove the build (and the .venv)"
 
 $(STAMP): pyproject.toml requirements/lock.txt
-	@test -n "$(PYTHON)" || { echo "error: python3.11 not found on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 required, found " + sys.version.split()[0] + " at " + sys.executable)'
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or 3.12 required; none of python3.11, python3.12, python3 on PATH is one (or pass PYTHON=/path/to/python3.12)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in $(SUPPORTED) else "error: Python 3.11 or 3.12 required, found " + sys.version.split()[0] + " at " + sys.executable)'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] in $(SUPPORTED) else "error: $(VENV) has Python " + sys.version.split()[0] + "; 3.11 or 3.12 required (make distclean, then make again)")'
 	$(PY) -m pip install --quiet -c requirements/lock.txt -e '.[dev]'
 	rm -f $(VENV)/.stamp-*
 	touch $@
