@@ -32,14 +32,20 @@ CHAPTER_GLOB = "[0-9][0-9]_*.md"
 # Inserted before the parameters cell of every generated .ipynb. Colab starts from a bare
 # Python, so the notebook must install this package there; everywhere else (Binder, nbval,
 # papermill, a local venv) the package is already installed and the cell does nothing.
+# Colab's own torch/torchvision (a CUDA build) must survive the install: the cell installs the
+# package's ranges (pyproject.toml), never requirements/lock.txt, and names no package itself;
+# pip then keeps every installed version that satisfies a range. tests/test_install.py runs this
+# pip line in a fresh venv holding another torch than the lock's and checks it is kept.
 COLAB_INSTALL_SOURCE = """\
 # Colab only: fetch and install simcardionet-lite (Binder and a local `make` set-up have it).
 # A clone, not a plain pip install, so that the committed results/ of full runs are found.
+# pip installs the package's dependency ranges, not the exact lock: Colab's own (CUDA) torch
+# and torchvision satisfy them and are kept; pip adds only what is missing or out of range.
 import sys
 
 if "google.colab" in sys.modules:
     !git clone -q --depth 1 {repo_url} /content/simcardionet-lite
-    !pip -q install -e /content/simcardionet-lite
+    !pip -q install --upgrade-strategy only-if-needed -e /content/simcardionet-lite
     sys.path.insert(0, "/content/simcardionet-lite")\
 """
 REPO_URL = "https://github.com/simcardionet-lite/simcardionet-lite"
