@@ -229,9 +229,13 @@ def _high_depth_to_uint8(a: np.ndarray, mode: str) -> np.ndarray:
     16-bit modes are scaled by 1/257 (65535 -> 255), rounded. Mode ``I`` (32-bit int) holds
     16-bit PNG/TIFF values in older Pillow: values up to 65535 with any above 255 are scaled
     the same way, values within 0..255 are kept; anything else (and mode ``F`` beyond 0..255)
-    is stretched from its min..max, as there is no known white point.
+    is stretched from its min..max, as there is no known white point. NaN or infinite values
+    raise ``ValueError``.
     """
-    x = a.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN warns when cast; it is refused just below
+        x = a.astype(np.float64)
+    if not np.isfinite(x).all():  # a damaged float image: no honest grey value exists (load_image refuses it)
+        raise ValueError("NaN or infinite pixel values")
     lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
     if mode in _SIXTEEN_BIT_MODES or (mode == "I" and lo >= 0 and 255 < hi <= 65535):
         y = x / 257.0

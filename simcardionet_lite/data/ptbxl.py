@@ -49,12 +49,31 @@ def load_scp_statements(root: str | Path) -> pd.DataFrame:
     if not p.is_file():
         raise DataError("scp_statements.csv not found in the PTB-XL root", path=p,
                         fix="point root at the PTB-XL folder that holds ptbxl_database.csv and scp_statements.csv")
-    df = pd.read_csv(p, index_col=0)
+    df = _read_csv(p, index_col=0)
     for col in ("diagnostic", "diagnostic_class"):
         if col not in df.columns:
             raise DataError(f"scp_statements.csv lacks the column {col!r}", path=p,
                             fix="use the official scp_statements.csv of PTB-XL 1.0.x")
+    # a damaged table must not silently turn every code non-diagnostic (all records "no superclass")
+    diagnostic = pd.to_numeric(df["diagnostic"], errors="coerce")
+    bad = df.index[diagnostic.isna() & df["diagnostic"].notna()].tolist()
+    classes = df.loc[diagnostic == 1, "diagnostic_class"]
+    bad += classes.index[~classes.isin(PTBXL_CLASSES)].tolist()
+    if bad:
+        raise DataError(f"scp_statements.csv rows {[str(b) for b in bad[:5]]} are not a diagnostic flag (1 or empty) "
+                        f"with a superclass of {list(PTBXL_CLASSES)}", path=p,
+                        fix="use the official scp_statements.csv of PTB-XL 1.0.x")
+    df["diagnostic"] = diagnostic
     return df
+
+
+def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
+    """``pd.read_csv`` with an undecodable or unparsable file as a :class:`DataError` naming it."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataError(f"unreadable CSV ({type(exc).__name__}: {str(exc).strip().splitlines()[0][:120]})", path=path,
+                        fix="re-download this file of PTB-XL 1.0.3 from PhysioNet") from exc
 
 
 def superclass_map(scp: pd.DataFrame) -> dict[str, str]:
@@ -80,8 +99,10 @@ def _parse_scp_codes(text: object) -> dict[str, float] | None:
 def load_ptbxl_metadata(root: str | Path) -> pd.DataFrame:
     """``ptbxl_database.csv`` with parsed ``scp_codes`` and a ``superclasses`` list column.
 
-    Rows whose ``scp_codes`` is not a dict literal are left out and their ``ecg_id`` listed in
-    ``df.attrs["malformed_scp_codes"]`` (the dataset reports them as skipped)."""
+    Rows that cannot be used (``scp_codes`` not a dict literal, ``ecg_id`` not an integer or repeated,
+    ``strat_fold`` not 1-10, no ``patient_id`` or file name) are left out and listed with the
+    reason in ``df.attrs["malformed_rows"]`` as ``("ecg_id E, line N", reason)`` pairs; the dataset
+    reports them as skipped and the audit as unreadable."""
     root = Path(root)
     if not root.is_dir():
         raise DataError("PTB-XL root folder not found", path=root,
@@ -90,21 +111,52 @@ def load_ptbxl_metadata(root: str | Path) -> pd.DataFrame:
     if not p.is_file():
         raise DataError("ptbxl_database.csv not found in the PTB-XL root", path=p,
                         fix="point root at the folder that holds ptbxl_database.csv (the PTB-XL top folder)")
-    df = pd.read_csv(p, index_col="ecg_id")
-    missing = [c for c in REQUIRED_COLUMNS if c != "ecg_id" and c not in df.columns]
+    df = _read_csv(p)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"ptbxl_database.csv lacks the columns {missing}", path=p,
                         fix=f"use the official database file; the loader needs {list(REQUIRED_COLUMNS)}")
     codes = df["scp_codes"].map(_parse_scp_codes)
-    bad = codes.isna()
+    why = _row_problems(df, codes)
+    bad = why.notna()
     if bad.any():  # named and left out, not a crash: PTBXL reports them in its skip report
-        log.warning("ptbxl_database.csv: malformed scp_codes in ecg_id %s", df.index[bad].tolist()[:10])
+        log.warning("ptbxl_database.csv: %d malformed rows, e.g. %s", int(bad.sum()), why[bad].tolist()[:3])
+    ids = pd.to_numeric(df["ecg_id"], errors="coerce")
+    labels = [f"ecg_id {int(i)}, line {k + 2}" if pd.notna(i) and float(i).is_integer() else f"line {k + 2}"
+              for k, i in enumerate(ids)]
+    malformed = [(labels[k], str(why.iloc[k])) for k in np.flatnonzero(bad.to_numpy())]
     df = df[~bad].copy()
     df["scp_codes"] = codes[~bad]
-    df.attrs["malformed_scp_codes"] = [int(i) for i in bad[bad].index]
+    df["strat_fold"] = pd.to_numeric(df["strat_fold"]).astype(int)
+    df.index = pd.Index(ids[~bad].astype(int), name="ecg_id")
+    df = df.drop(columns="ecg_id")
+    df.attrs["malformed_rows"] = malformed
     mapping = superclass_map(load_scp_statements(root))
     df["superclasses"] = df["scp_codes"].apply(lambda c: superclasses(c, mapping))
     return df
+
+
+def _row_problems(df: pd.DataFrame, codes: pd.Series) -> pd.Series:
+    """Per row of ``ptbxl_database.csv``: why it cannot be used (a skip reason), or None."""
+    def number(col: str) -> pd.Series:
+        return pd.to_numeric(df[col], errors="coerce")
+
+    ids, folds, patients = number("ecg_id"), number("strat_fold"), number("patient_id")
+    whole_id = ids.notna() & (ids % 1 == 0)
+    checks = [  # the first failing check names the row's problem
+        (~whole_id, "ecg_id is not an integer: fix or remove the row"),
+        (whole_id & ids.duplicated(), "ecg_id listed twice: remove the repeated row"),
+        (codes.isna(), "malformed scp_codes (not a dict literal): fix or remove the row"),
+        (~folds.isin(range(1, 11)), "strat_fold is not a fold 1-10: fix or remove the row"),
+        (patients.isna(), "patient_id missing or not a number: fix or remove the row"),
+    ]
+    for col in ("filename_lr", "filename_hr"):
+        named = df[col].map(lambda v: isinstance(v, str) and bool(v.strip()))
+        checks.append((~named, f"{col} missing: fix or remove the row"))
+    why = pd.Series([None] * len(df), index=df.index, dtype=object)
+    for mask, reason in reversed(checks):
+        why[mask.to_numpy()] = reason
+    return why
 
 
 def multilabel_matrix(supers: list[list[str]]) -> np.ndarray:
@@ -126,27 +178,47 @@ def read_record(root: str | Path, filename: str, sampling_rate: int) -> np.ndarr
     import wfdb
 
     base = Path(root) / filename
-    for ext in (".hea", ".dat"):
-        if not base.with_suffix(ext).is_file():
-            raise FileNotFoundError(f"missing {base.with_suffix(ext).name}")
+    hea, dat = Path(f"{base}.hea"), Path(f"{base}.dat")  # not with_suffix: a dot in a name is not an extension
+    for p in (hea, dat):
+        if not p.is_file():
+            raise FileNotFoundError(f"missing {p.name}")
     try:
         sig, fields = wfdb.rdsamp(str(base))
     except (ValueError, OSError, IndexError, EOFError, KeyError, TypeError) as exc:  # truncated or corrupt files
         raise DataError(f"unreadable record ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
-                        path=base.with_suffix(".dat"), fix="re-download this record from PhysioNet; it is skipped") from exc
+                        path=dat, fix="re-download this record from PhysioNet; it is skipped") from exc
     fs = float(fields["fs"])
     if abs(fs - sampling_rate) > 1e-6:
         raise DataError(f"record header says {fs:g} Hz, but it is listed as the {sampling_rate} Hz version",
-                        path=base.with_suffix(".hea"),
+                        path=hea,
                         fix=f"this file is not PTB-XL's {sampling_rate} Hz record {filename}: re-download it from "
                         "PhysioNet (it is skipped)")
     names = [_PTBXL_LEAD_NAMES.get(str(n).upper(), str(n)) for n in fields["sig_name"]]
     try:
         order = [names.index(lead) for lead in LEADS]
     except ValueError as exc:
-        raise DataError(f"record leads {fields['sig_name']} are not the 12 standard leads", path=base.with_suffix(".hea"),
+        raise DataError(f"record leads {fields['sig_name']} are not the 12 standard leads", path=hea,
                         fix="use the official PTB-XL records") from exc
     return np.asarray(sig, dtype=np.float32).T[order]
+
+
+PAGE_SECONDS = 4 * R.COL_SECONDS  # what a page draws: four 2.5 s columns and a 10 s rhythm strip
+
+
+def signal_problem(sig: np.ndarray, fs: float) -> str | None:
+    """Why a record read by :func:`read_record` cannot be drawn as a page (a skip reason), or None.
+
+    Shared by the dataset and the audit. A record shorter than the page (PTB-XL's are all 10 s)
+    would be drawn with empty panels, or crash the baseline filter; NaN and flat lines are not signals.
+    """
+    n = int(sig.shape[-1])
+    if n < round(PAGE_SECONDS * fs):
+        return f"record too short ({n} samples = {n / fs:g} s; a page draws {PAGE_SECONDS:g} s)"
+    if not np.isfinite(sig).all():
+        return "NaN or inf in the signal"
+    if float(np.max(np.ptp(sig, axis=1))) < 1e-3:
+        return "flat-line signal (all leads constant)"
+    return None
 
 
 def remove_baseline(sig: np.ndarray, fs: float, cutoff_hz: float = 0.5) -> np.ndarray:
@@ -225,11 +297,9 @@ def _render_records(root: Path, files: Sequence[str], sampling_rate: int, highpa
         except DataError as exc:
             reasons[str(i)] = error_reason(exc)
             continue
-        if not np.isfinite(sig).all():
-            reasons[str(i)] = "NaN or inf in the signal"
-            continue
-        if float(np.nanmax(np.ptp(sig, axis=1))) < 1e-3:
-            reasons[str(i)] = "flat-line signal (all leads constant)"
+        problem = signal_problem(sig, sampling_rate)
+        if problem:
+            reasons[str(i)] = problem
             continue
         if highpass_hz:
             sig = remove_baseline(sig, sampling_rate, highpass_hz)
@@ -284,9 +354,8 @@ class PTBXL(PageDataset):
         self.classes = PTBXL_CLASSES
         self.size = (int(image_size[0]), int(image_size[1]))
         meta = load_ptbxl_metadata(self.root)
-        for ecg_id in meta.attrs.get("malformed_scp_codes", []):
-            self.skipped.add(f"{self.root / 'ptbxl_database.csv'} (ecg_id {ecg_id})",
-                             "malformed scp_codes (not a dict literal): fix or remove the row")
+        for row, reason in meta.attrs.get("malformed_rows", []):
+            self.skipped.add(f"{self.root / 'ptbxl_database.csv'} ({row})", reason)
         df, self.excluded = select_records(meta, split=split, folds=folds, single_label=single_label,
                                            max_records=max_records)
         log.info("PTB-XL %s: %d records; excluded %s", self.root, len(df), self.excluded)
@@ -353,6 +422,7 @@ __all__ = [
     "load_scp_statements",
     "multilabel_matrix",
     "read_record",
+    "signal_problem",
     "superclass_map",
     "superclasses",
 ]
