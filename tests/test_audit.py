@@ -222,3 +222,94 @@ def test_page_hash_reads_full_size_pixels_upright(tmp_path):
     assert rows["big.jpg"][0] == full  # the hash of every pixel, not of a reduced draft
     d = A.hamming_matrix([rows["big.jpg"][0]], [rows["small.jpg"][0], rows["turned.jpg"][0]])[0]
     assert d[0] <= 12 and d[1] <= 12, d
+
+
+# ------------------------------------------------------------------------------------------
+# PTB-XL folders
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def damaged_ptbxl(tmp_path_factory, break_ptbxl):
+    """The loader's NaN, flat and missing-file records plus a truncated .dat, a 500 Hz header, a
+    short record, a malformed scp_codes row and one record whose .dat is a copy of another's."""
+    root = tmp_path_factory.mktemp("ptbxl_audit") / "ptbxl"
+    planted = F.write_mini_ptbxl(root, n_per_class=2, defects=True)  # rows 0-9: two per class, NORM first
+    named = {kind: break_ptbxl(root, kind, row)  # the CD record of row 7 copied over the HYP record of row 8
+             for kind, row in (("truncated .dat", 0), ("500 Hz header", 1), ("short record", 2),
+                               ("malformed scp_codes", 3), ("copy of another .dat", 7))}
+    return root, planted, named
+
+
+def test_ptbxl_audit_names_what_the_loader_skips_without_drawing(damaged_ptbxl, monkeypatch):
+    """The audit of a PTB-XL folder reports every record the dataset skips, with the dataset's
+    reason, counts the readable ones per class, fold and patient, and finds the copied signal;
+    it draws no page."""
+    from simcardionet_lite.data import ptbxl_audit as PA
+    from simcardionet_lite.data.datasets import PTBXL
+    from simcardionet_lite.ecg import render
+
+    root, planted, named = damaged_ptbxl
+    monkeypatch.setattr(render, "render", lambda *a, **k: pytest.fail("the audit drew a page"))
+    man = PA.ptbxl_manifest(root)
+    monkeypatch.undo()
+    rep = PA.ptbxl_report(man)
+    assert rep["n_records"] == planted["n_records"] and rep["n_unreadable"] == 3 + 4
+    errors = dict(zip(man["record"], man["error"]))
+    assert "unreadable record" in errors[named["truncated .dat"]]
+    assert "listed as the 100 Hz version" in errors[named["500 Hz header"]]
+    assert "record too short" in errors[named["short record"]]
+    assert errors[planted["missing"][0]].startswith("missing") and "NaN" in errors[planted["nan"][0]]
+    assert "flat-line" in errors[planted["flat"][0]]
+    row = next(r for r in errors if named["malformed scp_codes"] + "," in r)
+    assert "malformed scp_codes" in errors[row]
+    # the same records and reasons as the dataset's skip report (every unreadable one has a superclass)
+    ds = PTBXL(root, single_label=False, image_size=(32, 48), cache_dir=root.parent / "cache")
+    assert dict(ds.skipped.skipped) == {str(root / r): e for r, e in errors.items() if e}
+    # counts over the readable records: NORM lost 3 planted + truncated + 500 Hz, MI short + malformed
+    expected = dict(planted["single"], NORM=planted["single"]["NORM"] - 5, MI=planted["single"]["MI"] - 2)
+    assert {c: v["single_label"] for c, v in rep["classes"].items()} == expected
+    assert rep["no_superclass"] == planted["none"] and rep["more_than_one_superclass"] == planted["multi"]
+    assert sum(v["readable"] for v in rep["folds"].values()) == rep["n_readable"] == len(ds) + planted["none"]
+    assert rep["patients"]["n"] == man.loc[man["error"] == "", "patient_id"].nunique()
+    ex = rep["exact"]
+    source = pd.read_csv(root / "ptbxl_database.csv")["filename_lr"][7]
+    assert ex["duplicates"] == ex["clusters_with_copies"] == 1
+    assert ex["clusters"] == [[source, named["copy of another .dat"]]]
+    assert ex["clusters_across_labels"] == ex["clusters_across_patients"] == ex["clusters_across_folds"] == 1
+    assert any("exact duplicate signals" in line for line in PA.ptbxl_summary_lines(rep))
+
+
+def test_ptbxl_audit_cli(ptbxl_tree, tmp_path, capsys):
+    out, rep_json = tmp_path / "records.csv", tmp_path / "r.json"
+    assert A.main([str(ptbxl_tree), "--out", str(out), "--json", str(rep_json)]) == 0
+    assert "PTB-XL records: 7 listed, 7 readable, 0 unreadable" in capsys.readouterr().out
+    rep = json.loads(rep_json.read_text())
+    assert rep["source"] == "ptbxl" and rep["exact"]["duplicates"] == 0 and len(pd.read_csv(out)) == 7
+    assert A.main([str(ptbxl_tree), "--against", str(ptbxl_tree)]) == 2
+    assert "--against applies to image folders" in capsys.readouterr().err
+    assert A.main([str(tmp_path), "--layout", "ptbxl"]) == 2  # a folder without the database
+    assert "ptbxl_database.csv not found" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_real_ptbxl_sample_audit(realdata):
+    """The sample's README: 988 records (ecg_id 1-1000 in v1.0.3), single-superclass NORM 514,
+    STTC 107, CD 73, MI 65, HYP 15, 12 without a diagnostic code; per strat_fold 1-10: 101, 92,
+    77, 97, 85, 76, 109, 87, 136, 128. Every record readable, no two signal files alike."""
+    import hashlib
+
+    from simcardionet_lite.data import ptbxl_audit as PA
+
+    root = realdata / "ptbxl_sample"
+    man = PA.ptbxl_manifest(root)
+    rep = PA.ptbxl_report(man)
+    assert rep["n_records"] == rep["n_readable"] == 988 and rep["n_unreadable"] == 0
+    assert {c: v["single_label"] for c, v in rep["classes"].items()} == {"NORM": 514, "MI": 65, "STTC": 107, "CD": 73,
+                                                                          "HYP": 15}
+    assert rep["no_superclass"] == 12
+    assert [v["records"] for v in rep["folds"].values()] == [101, 92, 77, 97, 85, 76, 109, 87, 136, 128]
+    db = pd.read_csv(root / "ptbxl_database.csv")
+    assert rep["patients"]["n"] == db["patient_id"].nunique() and rep["patients"]["in_more_than_one_fold"] == 0
+    shas = {hashlib.sha256((root / f"{f}.dat").read_bytes()).hexdigest() for f in db["filename_lr"]}
+    assert rep["exact"]["duplicates"] == 988 - len(shas)

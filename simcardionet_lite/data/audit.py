@@ -16,7 +16,8 @@ The cross-validation protocols that use these clusters as groups (and count the 
 with a copy in training) live in :mod:`simcardionet_lite.experiments.protocols`.
 
 CLI: ``python -m simcardionet_lite audit ROOT --layout mendeley --out manifest.csv
-[--against OTHER --layout-against kaggle] [--hamming K]``.
+[--against OTHER --layout-against kaggle] [--hamming K]``; a folder holding ``ptbxl_database.csv``
+gets the PTB-XL records audit of :mod:`simcardionet_lite.data.ptbxl_audit` instead.
 """
 
 from __future__ import annotations
@@ -433,8 +434,11 @@ def _parse_class_map(text: str | None) -> dict[str, str] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``simcardionet-lite audit``: write the manifest, print the duplicate report."""
     ap = argparse.ArgumentParser(prog="simcardionet-lite audit", description=__doc__.split("\n\n")[0])
-    ap.add_argument("root", help="dataset folder (class folders, or train/ and test/ for --layout kaggle)")
-    ap.add_argument("--layout", choices=("mendeley", "kaggle"), default="mendeley")
+    ap.add_argument("root", help="dataset folder (class folders, train/ and test/ for --layout kaggle, or a PTB-XL "
+                    "folder holding ptbxl_database.csv)")
+    ap.add_argument("--layout", choices=("mendeley", "kaggle", "ptbxl"), default="mendeley",
+                    help="a folder holding ptbxl_database.csv is audited as PTB-XL (records, patients, folds, signals)")
+    ap.add_argument("--sampling-rate", type=int, default=100, help="PTB-XL: records100/ (100) or records500/ (500)")
     ap.add_argument("--class-map", default=None, help='JSON {folder name: class}, e.g. \'{"Normal": "NORM"}\'')
     ap.add_argument("--out", default=None, help="manifest CSV to write (default: print only)")
     ap.add_argument("--against", default=None, help="a second dataset to compare with (e.g. Dataset II)")
@@ -448,6 +452,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for option, target in (("--out", args.out), ("--json", args.json)):
             if target:
                 check_writable(target, option)  # before the work, not after it
+        from simcardionet_lite.data.ptbxl_audit import is_ptbxl_root, run_cli
+
+        if args.layout == "ptbxl" or (args.layout == "mendeley" and is_ptbxl_root(args.root)):
+            return run_cli(args)
         cmap = _parse_class_map(args.class_map)
         man = build_manifest(args.root, args.layout, cmap)
         other = build_manifest(args.against, args.layout_against) if args.against else None
