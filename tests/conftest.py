@@ -33,12 +33,12 @@ PTBXL_DEFECTS = ("missing .dat", "truncated .dat", "500 Hz header", "short recor
 
 
 @pytest.fixture(scope="session")
-def ptbxl_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clean_ptbxl_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean miniature PTB-XL tree written once (rows 0-4: one single-superclass record per class,
     row 5: two superclasses, row 6: none). Copy it (``shutil.copytree``) before damaging it."""
     from simcardionet_lite.data import fixtures as F
 
-    root = tmp_path_factory.mktemp("ptbxl_tree") / "ptbxl"
+    root = tmp_path_factory.mktemp("clean_ptbxl") / "ptbxl"
     F.write_mini_ptbxl(root, n_per_class=1, defects=False)
     return root
 

@@ -280,13 +280,13 @@ def test_ptbxl_audit_names_what_the_loader_skips_without_drawing(damaged_ptbxl, 
     assert any("exact duplicate signals" in line for line in PA.ptbxl_summary_lines(rep))
 
 
-def test_ptbxl_audit_cli(ptbxl_tree, tmp_path, capsys):
+def test_ptbxl_audit_cli(clean_ptbxl_tree, tmp_path, capsys):
     out, rep_json = tmp_path / "records.csv", tmp_path / "r.json"
-    assert A.main([str(ptbxl_tree), "--out", str(out), "--json", str(rep_json)]) == 0
+    assert A.main([str(clean_ptbxl_tree), "--out", str(out), "--json", str(rep_json)]) == 0
     assert "PTB-XL records: 7 listed, 7 readable, 0 unreadable" in capsys.readouterr().out
     rep = json.loads(rep_json.read_text())
     assert rep["source"] == "ptbxl" and rep["exact"]["duplicates"] == 0 and len(pd.read_csv(out)) == 7
-    assert A.main([str(ptbxl_tree), "--against", str(ptbxl_tree)]) == 2
+    assert A.main([str(clean_ptbxl_tree), "--against", str(clean_ptbxl_tree)]) == 2
     assert "--against applies to image folders" in capsys.readouterr().err
     assert A.main([str(tmp_path), "--layout", "ptbxl"]) == 2  # a folder without the database
     assert "ptbxl_database.csv not found" in capsys.readouterr().err

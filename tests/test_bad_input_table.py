@@ -399,9 +399,9 @@ def test_every_row_has_a_case_and_every_case_a_row():
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r["input"] in CASES], ids=lambda r: r["input"][:48])
-def test_row_behaves_as_documented(row, tmp_path, image_base, ptbxl_tree, break_ptbxl, capsys, caplog):
+def test_row_behaves_as_documented(row, tmp_path, image_base, clean_ptbxl_tree, break_ptbxl, capsys, caplog):
     kind, fragment = expected(row["sees"])
-    ctx = Ctx(tmp_path, image_base, ptbxl_tree, break_ptbxl, capsys, caplog)
+    ctx = Ctx(tmp_path, image_base, clean_ptbxl_tree, break_ptbxl, capsys, caplog)
     got, message = CASES[row["input"]](ctx)
     assert got == kind, f"{row['input']}: documented {kind}, got {got}: {message[-500:]}"
     assert fragment in message, f"{row['input']}: {fragment!r} not in {message[-500:]!r}"

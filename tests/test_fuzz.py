@@ -217,12 +217,13 @@ def _damage_csv(path: Path, rng: np.random.Generator) -> None:
         path.write_bytes(corrupt(path.read_bytes(), rng)[1])
         return
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df.iat[int(rng.integers(len(df))), int(rng.integers(df.shape[1]))] = CELL_VALUES[int(rng.integers(len(CELL_VALUES)))]
+    value = CELL_VALUES[int(rng.integers(len(CELL_VALUES)))]
+    df.iat[int(rng.integers(len(df))), int(rng.integers(df.shape[1]))] = value
     df.to_csv(path, index=False)
 
 
 @pytest.mark.parametrize("target", ["hea", "dat", "ptbxl_database.csv", "scp_statements.csv"])
-def test_damaged_ptbxl_trees_load_raise_data_error_or_report(target, ptbxl_tree, tmp_path, monkeypatch):
+def test_damaged_ptbxl_trees_load_raise_data_error_or_report(target, clean_ptbxl_tree, tmp_path, monkeypatch):
     """Each case: one file of a copy of the mini tree damaged (and restored after), read as a dataset.
     Every CSV row is a page, an excluded record (no superclass) or a named skip; what is drawn is a
     whole record. A damaged record is read with row 5's (another fold), so a skip can be seen."""
@@ -230,7 +231,7 @@ def test_damaged_ptbxl_trees_load_raise_data_error_or_report(target, ptbxl_tree,
 
     monkeypatch.setattr(render, "render", _checked_render)
     rng = np.random.default_rng([SEED, ["hea", "dat", "ptbxl_database.csv", "scp_statements.csv"].index(target)])
-    root = _copy(ptbxl_tree, tmp_path / "tree")
+    root = _copy(clean_ptbxl_tree, tmp_path / "tree")
     files = pd.read_csv(root / "ptbxl_database.csv")["filename_lr"].tolist()
     seen = {"loaded": 0, "DataError": 0}
     for _ in range(N_PTBXL):
@@ -258,13 +259,13 @@ def test_damaged_ptbxl_trees_load_raise_data_error_or_report(target, ptbxl_tree,
     assert seen["loaded"] > 0
 
 
-def test_a_damaged_header_with_the_real_renderer(ptbxl_tree, tmp_path):
+def test_a_damaged_header_with_the_real_renderer(clean_ptbxl_tree, tmp_path):
     """A few damaged headers drawn for real: the values the loader passes never break the renderer."""
     rng = np.random.default_rng(SEED + 2)
-    files = pd.read_csv(ptbxl_tree / "ptbxl_database.csv")["filename_lr"].tolist()
+    files = pd.read_csv(clean_ptbxl_tree / "ptbxl_database.csv")["filename_lr"].tolist()
     for i in range(8):
         root = tmp_path / f"case{i}"
-        shutil.copytree(ptbxl_tree, root)
+        shutil.copytree(clean_ptbxl_tree, root)
         hea = root / f"{files[i % 5]}.hea"
         hea.write_bytes(corrupt(hea.read_bytes(), rng)[1])
         try:
@@ -281,11 +282,11 @@ def test_a_damaged_header_with_the_real_renderer(ptbxl_tree, tmp_path):
 # ------------------------------------------------------------------------------------------
 
 
-def test_undecodable_or_unparsable_csv_files_are_a_data_error(ptbxl_tree, tmp_path):
+def test_undecodable_or_unparsable_csv_files_are_a_data_error(clean_ptbxl_tree, tmp_path):
     """Before: UnicodeDecodeError / pandas ParserError from inside the loader."""
     for name in ("ptbxl_database.csv", "scp_statements.csv"):
         for k, damage in enumerate((b"\xff\xfe", b'\n9,"an unclosed quote')):  # not UTF-8; a last row never ends
-            root = _copy(ptbxl_tree, tmp_path / f"{name}{k}")
+            root = _copy(clean_ptbxl_tree, tmp_path / f"{name}{k}")
             data = (root / name).read_bytes()
             (root / name).write_bytes(damage + data if k == 0 else data.rstrip(b"\n") + damage)
             with pytest.raises(DataError, match="unreadable CSV") as err:
@@ -293,11 +294,11 @@ def test_undecodable_or_unparsable_csv_files_are_a_data_error(ptbxl_tree, tmp_pa
             assert err.value.path == str(root / name)
 
 
-def test_damaged_scp_statements_are_refused_not_read_as_no_diagnosis(ptbxl_tree, tmp_path):
+def test_damaged_scp_statements_are_refused_not_read_as_no_diagnosis(clean_ptbxl_tree, tmp_path):
     """Before: a non-numeric ``diagnostic`` made every code non-diagnostic (every record silently
     "no superclass"), an unknown ``diagnostic_class`` a ValueError from ``tuple.index``."""
     for col, value in (("diagnostic", "1x"), ("diagnostic_class", "NORX")):
-        root = _copy(ptbxl_tree, tmp_path / col)
+        root = _copy(clean_ptbxl_tree, tmp_path / col)
         scp = pd.read_csv(root / "scp_statements.csv", dtype=str, keep_default_na=False)
         scp.loc[0, col] = value
         scp.to_csv(root / "scp_statements.csv", index=False)
@@ -313,8 +314,8 @@ def test_damaged_scp_statements_are_refused_not_read_as_no_diagnosis(ptbxl_tree,
     ("patient_id", "", "patient_id missing"),  # before: all such records one patient "nan"
     ("filename_lr", "", "filename_lr missing"),  # before: TypeError in the fingerprint
 ])
-def test_bad_csv_cells_name_the_row_and_skip_it(col, value, reason, ptbxl_tree, tmp_path):
-    root = _copy(ptbxl_tree, tmp_path / "t")
+def test_bad_csv_cells_name_the_row_and_skip_it(col, value, reason, clean_ptbxl_tree, tmp_path):
+    root = _copy(clean_ptbxl_tree, tmp_path / "t")
     db = pd.read_csv(root / "ptbxl_database.csv", dtype=str, keep_default_na=False)
     db.loc[1, col] = value
     db.to_csv(root / "ptbxl_database.csv", index=False)
@@ -324,11 +325,11 @@ def test_bad_csv_cells_name_the_row_and_skip_it(col, value, reason, ptbxl_tree, 
     assert len(ds) == 6 - 1  # six records with a superclass, one row skipped
 
 
-def test_a_record_shorter_than_a_page_is_skipped(ptbxl_tree, tmp_path, break_ptbxl):
+def test_a_record_shorter_than_a_page_is_skipped(clean_ptbxl_tree, tmp_path, break_ptbxl):
     """Before: a header stating 5 samples crashed the baseline filter (scipy ValueError, padlen);
     one stating 500 drew a page with empty panels."""
     for n in ("5", "500"):
-        root = _copy(ptbxl_tree, tmp_path / n)
+        root = _copy(clean_ptbxl_tree, tmp_path / n)
         rel = break_ptbxl(root, "short record", 0)
         hea = root / f"{rel}.hea"
         first, *rest = hea.read_text().splitlines()
@@ -339,10 +340,10 @@ def test_a_record_shorter_than_a_page_is_skipped(ptbxl_tree, tmp_path, break_ptb
     assert P.signal_problem(np.ones((12, 1000)) * np.arange(1000), 100) is None
 
 
-def test_a_dot_in_a_record_name_is_not_an_extension(ptbxl_tree, tmp_path):
+def test_a_dot_in_a_record_name_is_not_an_extension(clean_ptbxl_tree, tmp_path):
     """Before: ``records100/00000/00001_lr.5`` was looked up as ``00001_lr.hea`` (``with_suffix``)."""
     with pytest.raises(FileNotFoundError, match=r"missing 00001_lr\.5\.hea"):
-        P.read_record(ptbxl_tree, "records100/00000/00001_lr.5", 100)
+        P.read_record(clean_ptbxl_tree, "records100/00000/00001_lr.5", 100)
 
 
 def test_a_float_image_with_nan_pixels_is_refused(tmp_path):

@@ -119,7 +119,8 @@ def ptbxl_report(man: pd.DataFrame) -> dict[str, Any]:
         "patients": {"n": int(ok["patient_id"].nunique()),
                      "max_records_per_patient": int(per_patient.size().max()) if len(ok) else 0,
                      "in_more_than_one_fold": int((per_patient["strat_fold"].nunique() > 1).sum())},
-        "folds": {str(int(f)): {"records": int((listed["strat_fold"] == f).sum()), "readable": int((ok["strat_fold"] == f).sum()),
+        "folds": {str(int(f)): {"records": int((listed["strat_fold"] == f).sum()),
+                                "readable": int((ok["strat_fold"] == f).sum()),
                                 "patients": int(ok.loc[ok["strat_fold"] == f, "patient_id"].nunique())}
                   for f in sorted(listed["strat_fold"].dropna().unique())},
         "exact": _duplicates(man),
@@ -128,7 +129,8 @@ def ptbxl_report(man: pd.DataFrame) -> dict[str, Any]:
 
 def ptbxl_summary_lines(rep: Mapping[str, Any]) -> list[str]:
     """The printed report of :func:`ptbxl_report`."""
-    lines = [f"PTB-XL records: {rep['n_records']} listed, {rep['n_readable']} readable, {rep['n_unreadable']} unreadable"]
+    lines = [f"PTB-XL records: {rep['n_records']} listed, {rep['n_readable']} readable, "
+             f"{rep['n_unreadable']} unreadable"]
     lines += [f"  unreadable: {n} x {why}" for why, n in sorted(rep["unreadable_reasons"].items())]
     cls = rep["classes"]
     lines.append("single-superclass records: " + ", ".join(f"{c} {v['single_label']}" for c, v in cls.items())
@@ -137,10 +139,12 @@ def ptbxl_summary_lines(rep: Mapping[str, Any]) -> list[str]:
     p = rep["patients"]
     lines.append(f"patients: {p['n']} (at most {p['max_records_per_patient']} records each; "
                  f"{p['in_more_than_one_fold']} in more than one strat_fold)")
-    lines.append("records per strat_fold: " + ", ".join(f"{f}: {v['readable']}" + (f" of {v['records']}" if v["records"] != v["readable"] else "")
-                                                         for f, v in rep["folds"].items()))
+    lines.append("records per strat_fold: " + ", ".join(
+        f"{f}: {v['readable']}" + (f" of {v['records']}" if v["records"] != v["readable"] else "")
+        for f, v in rep["folds"].items()))
     ex = rep["exact"]
-    lines.append(f"exact duplicate signals (same .dat bytes): {ex['duplicates']} in {ex['clusters_with_copies']} clusters "
+    lines.append(f"exact duplicate signals (same .dat bytes): {ex['duplicates']} in {ex['clusters_with_copies']} "
+                 "clusters "
                  f"({ex['clusters_across_patients']} across patients, {ex['clusters_across_folds']} across folds, "
                  f"{ex['clusters_across_labels']} across labels)")
     return lines
