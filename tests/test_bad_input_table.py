@@ -274,44 +274,19 @@ def _no_root(ctx):
     return outcome(lambda: ECGImageFolder(ctx.tmp / "nowhere", cache_dir=ctx.tmp / "cache"))
 
 
-@case("PTB-XL record's `.dat` missing")
-def _missing_dat(ctx):
-    return ptbxl(ctx, "missing .dat")
-
-
-@case("truncated `.dat`")
-def _truncated_dat(ctx):
-    return ptbxl(ctx, "truncated .dat")
-
-
-@case("500 Hz header in `records100/`")
-def _fs500(ctx):
-    return ptbxl(ctx, "500 Hz header")
-
-
-@case("record shorter than the 10 s page")
-def _short(ctx):
-    return ptbxl(ctx, "short record")
-
-
-@case("NaN samples in a record")
-def _nan(ctx):
-    return ptbxl(ctx, "NaN signal")
-
-
-@case("flat-line record")
-def _flat(ctx):
-    return ptbxl(ctx, "flat signal")
-
-
-@case("malformed `scp_codes` in `ptbxl_database.csv`")
-def _scp_codes(ctx):
-    return ptbxl(ctx, "malformed scp_codes")
-
-
-@case("bad `strat_fold`, `ecg_id`, `patient_id` or file name in a row")
-def _bad_row(ctx):
-    return ptbxl(ctx, "bad strat_fold")
+#: rows whose case is one defect of conftest's list planted in a copy of the PTB-XL tree
+PTBXL_DEFECT_ROWS = {
+    "PTB-XL record's `.dat` missing": "missing .dat",
+    "truncated `.dat`": "truncated .dat",
+    "500 Hz header in `records100/`": "500 Hz header",
+    "record shorter than the 10 s page": "short record",
+    "NaN samples in a record": "NaN signal",
+    "flat-line record": "flat signal",
+    "malformed `scp_codes` in `ptbxl_database.csv`": "malformed scp_codes",
+    "bad `strat_fold`, `ecg_id`, `patient_id` or file name in a row": "bad strat_fold",
+}
+for _row, _defect in PTBXL_DEFECT_ROWS.items():
+    case(_row)(lambda ctx, defect=_defect: ptbxl(ctx, defect))
 
 
 @case("`ptbxl_database.csv` not UTF-8 or not parsable")
