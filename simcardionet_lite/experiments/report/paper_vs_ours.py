@@ -13,6 +13,7 @@ from typing import Any
 
 from simcardionet_lite.experiments.report.banner import committed_runs, run_description
 from simcardionet_lite.experiments.report.format import ci, fmt, fmt_ci, fmt_ms, runs_of, value
+from simcardionet_lite.experiments.report.readings import paired_gap, per_seed
 
 CHAPTERS = {"dataset1": "05_dataset1", "dataset2": "06_dataset2", "ptbxl": "07_ptbxl"}
 OUR_KEY = {"accuracy": "accuracy", "precision": "macro_precision", "recall": "macro_recall", "f1": "macro_f1"}
@@ -57,17 +58,17 @@ def _protocol_reading(fl: Mapping[str, Any], gr: Mapping[str, Any], ok: str) -> 
 
 def _seed_wins(res: Mapping[str, Any], ok: str) -> str:
     """"ahead of X in k of n seeds" for every baseline and arm run beside the method (per-seed pooled scores)."""
-    mine = {r["seed"]: value(r["metrics"], ok) for r in res.get("per_seed", [])}
+    mine = per_seed(res.get("per_seed", []), ok)
     others = [("the pixel baseline", res.get("baseline") or {})]
     others += [(arm.get("label", name).split(" (")[0], arm) for name, arm in (res.get("arms") or {}).items()]
     parts = []
     for who, part in others:
-        theirs = {r["seed"]: value(r["metrics"], ok) for r in part.get("per_seed", [])}
-        seeds = [s for s in mine if s in theirs and mine[s] is not None and theirs[s] is not None]
-        if seeds:
-            wins = sum(mine[s] > theirs[s] for s in seeds)  # type: ignore[operator]
-            mean = sum(theirs[s] for s in seeds) / len(seeds)  # type: ignore[misc]
-            parts.append(f"ahead of {who} ({mean:.3f}) in {wins} of {len(seeds)} seeds")
+        theirs = per_seed(part.get("per_seed", []), ok)
+        gap = paired_gap(mine, theirs)
+        if gap:
+            shared = set(mine) & set(theirs)
+            mean = sum(theirs[s] for s in shared) / len(shared)
+            parts.append(f"ahead of {who} ({mean:.3f}) in {gap[0]} of {gap[1]} seeds")
     return ("; " + ", ".join(parts)) if parts else ""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simcardionet_lite.experiments.report.format import ci, value
+from simcardionet_lite.experiments.report.readings import per_seed
 
 VALUE_RULE = ("holds if the paper's number lies inside the 95 % bootstrap interval of every seed (clusters resampled "
               "where the result records them); does not hold if it lies outside every seed's interval on the same "
@@ -66,12 +67,12 @@ def value_verdict(paper_value: float | None, part: Mapping[str, Any], key: str =
 def comparison_verdict(a: Mapping[str, Any], b: Mapping[str, Any], names: Sequence[str], key: str = "macro_f1",
                        margin: float = 0.0) -> Verdict:
     """Is ``a`` better than ``b`` (two parts of one CV result, seed by seed)?"""
-    sa, sb = _per_seed(a, key), _per_seed(b, key)
+    sa, sb = per_seed(a.get("per_seed", []), key), per_seed(b.get("per_seed", []), key)
     seeds = sorted(set(sa) & set(sb))
     rule = COMPARISON_RULE.format(margin=margin)
     if not seeds:
         return Verdict("inconclusive", rule, "no seeds in common")
-    diffs = [float(value(sa[s], key)) - float(value(sb[s], key)) for s in seeds]  # type: ignore[arg-type]
+    diffs = [sa[s] - sb[s] for s in seeds]
     wins = sum(d > 0 for d in diffs)
     mean = sum(diffs) / len(diffs)
     evidence = (f"{names[0]} minus {names[1]}, {key.replace('_', '-')}: " + ", ".join(f"{d:+.3f}" for d in diffs)
