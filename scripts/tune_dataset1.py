@@ -6,9 +6,10 @@ training part of each outer grouped fold (seed ``--seed``) and scored on a held-
 table, the per-fold runs and the provenance of the run to ``--out``.
 
     .venv/bin/python scripts/tune_dataset1.py --data-root ../shared/realdata/dataset1_mendeley \
-        --jobs 2 --out results/tuning/dataset1_cpu.json
+        --jobs 2 --round 2 --out results/tuning/dataset1_cpu_round2.json
 
-``--only NAME ...`` runs a subset; ``--arm NAME`` applies an arm (``experiments.arms``) first, so
+``--round N`` picks a grid of ``ROUNDS`` (each round starts from the previous one's choice, which
+the preset then holds); ``--only NAME ...`` runs a subset; ``--arm NAME`` applies an arm (``experiments.arms``) first, so
 the same grid tunes the method, the network from scratch and the ResNet-18 alike.
 """
 
@@ -23,15 +24,25 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-#: name -> overrides; the first is the reference the others change one thing of
-CANDIDATES: dict[str, dict[str, Any]] = {
-    "lr 1e-3, cosine, no early stopping": {},
-    "lr 3e-3": {"finetune.lr": 3e-3},
-    "constant lr": {"finetune.lr_schedule": "constant"},
-    "early stopping on 20 % of the fit part": {"finetune.val_fraction": 0.2, "finetune.patience": 10},
-    "no colour / blur / JPEG augmentation": {"aug_finetune": {"color_jitter": 0.0, "grid_jitter": 0.0, "blur_p": 0.0,
-                                                               "jpeg_p": 0.0}},
-    "30 epochs": {"finetune.epochs": 30},
+#: round -> {name -> overrides}; in each round the first is the reference the others change one thing of
+ROUNDS: dict[int, dict[str, dict[str, Any]]] = {
+    # round 1 (cpu preset of 2026-12-01 08:40: 40 epochs): schedule, learning rate, early stopping, augmentation, epochs
+    1: {
+        "lr 1e-3, cosine, no early stopping": {"finetune.epochs": 40},
+        "lr 3e-3": {"finetune.epochs": 40, "finetune.lr": 3e-3},
+        "constant lr": {"finetune.epochs": 40, "finetune.lr_schedule": "constant"},
+        "early stopping on 20 % of the fit part": {"finetune.epochs": 40, "finetune.val_fraction": 0.2, "finetune.patience": 10},
+        "no colour / blur / JPEG augmentation": {"finetune.epochs": 40, "aug_finetune": {"color_jitter": 0.0, "grid_jitter": 0.0,
+                                                                                          "blur_p": 0.0, "jpeg_p": 0.0}},
+        "30 epochs": {"finetune.epochs": 30},
+    },
+    # round 2 (on round 1's choice, the cpu preset): the width and depth of the shared panel encoder
+    2: {
+        "round-1 choice: stages 16-32-64": {},
+        "stages 32-64-128": {"model.stage_channels": [32, 64, 128]},
+        "4 stages 16-32-64-128": {"model.stage_channels": [16, 32, 64, 128], "model.blocks_per_stage": [1, 1, 1, 1]},
+        "stages 32-64-128, 40 epochs": {"model.stage_channels": [32, 64, 128], "finetune.epochs": 40},
+    },
 }
 
 
@@ -63,6 +74,7 @@ def main() -> None:
     ap.add_argument("--arm", default=None, help="an arm of experiments.arms applied before each candidate")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1, help="candidates run in parallel, one thread each")
+    ap.add_argument("--round", type=int, default=max(ROUNDS), choices=sorted(ROUNDS), help="which candidate grid (default: the latest)")
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -73,12 +85,13 @@ def main() -> None:
 
     if args.out:
         check_writable(args.out, "--out")
-    names = args.only or list(CANDIDATES)
-    unknown = [n for n in names if n not in CANDIDATES]
+    candidates = ROUNDS[args.round]
+    names = args.only or list(candidates)
+    unknown = [n for n in names if n not in candidates]
     if unknown:
-        raise SystemExit(f"unknown candidates {unknown}; known: {list(CANDIDATES)}")
+        raise SystemExit(f"unknown candidates {unknown}; known: {list(candidates)}")
     threads = max(1, (os.cpu_count() or 2) // max(1, args.jobs)) if args.jobs > 1 else max(1, os.cpu_count() or 1)
-    jobs = [(n, args.preset, CANDIDATES[n], args.arm, str(Path(args.data_root).resolve()), args.seed, threads) for n in names]
+    jobs = [(n, args.preset, candidates[n], args.arm, str(Path(args.data_root).resolve()), args.seed, threads) for n in names]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         scores = dict(pool.map(_run, jobs))
@@ -91,7 +104,7 @@ def main() -> None:
     print(f"selected: {best}  (total {time.perf_counter() - t0:.0f} s, {args.jobs} jobs x {threads} threads)")
     if args.out:
         payload = {"what": "inner-validation tuning of the Dataset I configuration (experiments.tuning)",
-                   "preset": args.preset, "arm": args.arm, "seed": args.seed, "candidates": scores, "selected": best,
+                   "preset": args.preset, "round": args.round, "arm": args.arm, "seed": args.seed, "candidates": scores, "selected": best,
                    "wall_s": time.perf_counter() - t0, "jobs": args.jobs, "threads_per_job": threads,
                    "metadata": run_metadata()}
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
