@@ -13,6 +13,10 @@ and the class evidence is in the shape of small waveforms. So (all ours):
 * **axis scaling** (``scale_jitter``, off by default): time and voltage rescaled independently,
   so heart rate and gain stop identifying a page; measured at 5 % on the smoke pages: pretraining
   trains but the linear probe on its features falls (``benchmarks/ssl_variants.py``);
+* **per panel on a lead-panel mosaic** (``data.panels``): the geometric steps (crop, axis
+  scaling, shift, rotation) move each panel's trace inside its own tile (:class:`PerTile`), the
+  same draw for every tile of a page; applied to the whole mosaic they would slide one lead's
+  trace into its neighbour's tile and break the lead identity the network's tokens rely on;
 * **horizontal flip off by default** (``hflip_p = 0``): it reverses time, turning a normal
   P-QRS-T into a waveform no heart makes. Set ``hflip_p > 0`` to mimic the paper's "flips".
 
@@ -28,7 +32,7 @@ and the global state is untouched.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torchvision.transforms import v2
@@ -84,24 +88,57 @@ class AxisScale(torch.nn.Module):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         fx, fy = self.factors()
-        theta = torch.tensor([[1.0 / fx, 0.0, 0.0], [0.0, 1.0 / fy, 0.0]], dtype=img.dtype)[None]
-        grid = torch.nn.functional.affine_grid(theta, [1, *img.shape], align_corners=False)
-        return torch.nn.functional.grid_sample(img[None], grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
+        batch = img if img.dim() == 4 else img[None]  # a stack of tiles (PerTile) shares one draw
+        theta = torch.tensor([[1.0 / fx, 0.0, 0.0], [0.0, 1.0 / fy, 0.0]], dtype=img.dtype)[None].expand(len(batch), 2, 3)
+        grid = torch.nn.functional.affine_grid(theta, list(batch.shape), align_corners=False)
+        out = torch.nn.functional.grid_sample(batch, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        return out if img.dim() == 4 else out[0]
 
 
-def _pipeline(aug: AugConfig, image_size: tuple[int, int]) -> v2.Compose:
+class PerTile(torch.nn.Module):
+    """Apply ``transform`` inside each tile of a ``rows x cols`` mosaic, one random draw for all tiles.
+
+    The tiles are stacked as a batch, which torchvision's v2 transforms treat as one image (the
+    same parameters for every tile), then stitched back: every lead panel is shifted (cropped,
+    rotated) by the same amount, and no trace crosses a tile border.
+    """
+
+    def __init__(self, transform: Callable[[torch.Tensor], torch.Tensor], grid: tuple[int, int]) -> None:
+        super().__init__()
+        self.transform = transform
+        self.grid = (int(grid[0]), int(grid[1]))
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        rows, cols = self.grid
+        c, h, w = img.shape
+        if h % rows or w % cols:
+            raise ValueError(f"a {h} x {w} mosaic does not split into {rows} x {cols} equal tiles")
+        th, tw = h // rows, w // cols
+        tiles = img.view(c, rows, th, cols, tw).permute(1, 3, 0, 2, 4).reshape(rows * cols, c, th, tw)
+        out = self.transform(tiles)
+        return out.view(rows, cols, c, th, tw).permute(2, 0, 3, 1, 4).reshape(c, h, w)
+
+
+def _pipeline(aug: AugConfig, image_size: tuple[int, int], tile_grid: tuple[int, int] | None = None) -> v2.Compose:
     h, w = int(image_size[0]), int(image_size[1])
-    steps: list[torch.nn.Module] = []
+    if tile_grid is not None:
+        h, w = h // int(tile_grid[0]), w // int(tile_grid[1])
+    geo: list[torch.nn.Module] = []
     if aug.crop_scale_min < 1.0:
         # ratio kept near the page's own aspect ratio: stretching would change heart rate and voltage scales
-        steps.append(v2.RandomResizedCrop((h, w), scale=(aug.crop_scale_min, 1.0), ratio=(0.9 * w / h, 1.1 * w / h), antialias=True))
+        geo.append(v2.RandomResizedCrop((h, w), scale=(aug.crop_scale_min, 1.0), ratio=(0.9 * w / h, 1.1 * w / h), antialias=True))
     if aug.scale_jitter > 0:
-        steps.append(AxisScale(aug.scale_jitter))
+        geo.append(AxisScale(aug.scale_jitter))
     if aug.translate_frac > 0:
         # a pure horizontal shift: beats move in time, waveform shapes and the mV scale stay intact
-        steps.append(v2.RandomAffine(degrees=0.0, translate=(aug.translate_frac, 0.0), fill=1.0))
+        geo.append(v2.RandomAffine(degrees=0.0, translate=(aug.translate_frac, 0.0), fill=1.0))
     if aug.rotation_deg > 0:
-        steps.append(v2.RandomRotation(aug.rotation_deg, fill=1.0))  # white fill: the page background
+        geo.append(v2.RandomRotation(aug.rotation_deg, fill=1.0))  # white fill: the page background
+    steps: list[torch.nn.Module] = []
+    if geo and tile_grid is not None:
+        steps.append(PerTile(v2.Compose(geo), tile_grid))
+    else:
+        steps += geo
     if aug.color_jitter > 0 or aug.grid_jitter > 0:
         cj = aug.color_jitter
         steps.append(v2.ColorJitter(brightness=cj, contrast=cj, saturation=cj, hue=min(0.5, aug.grid_jitter)))
@@ -128,14 +165,23 @@ class TwoViews:
         return f"TwoViews({self.transform!r})"
 
 
-def ssl_views(aug: AugConfig, image_size: tuple[int, int]) -> TwoViews:
-    """The pretraining view generator (``aug_pretrain`` strength)."""
-    return TwoViews(_pipeline(aug, image_size))
+def ssl_views(aug: AugConfig, image_size: tuple[int, int], tile_grid: tuple[int, int] | None = None) -> TwoViews:
+    """The pretraining view generator (``aug_pretrain`` strength); ``tile_grid``: the geometry acts per tile (:class:`PerTile`)."""
+    return TwoViews(_pipeline(aug, image_size, tile_grid))
 
 
-def finetune_transform(aug: AugConfig, image_size: tuple[int, int]) -> v2.Compose:
-    """The fine-tuning transform (``aug_finetune`` strength)."""
-    return _pipeline(aug, image_size)
+def finetune_transform(aug: AugConfig, image_size: tuple[int, int], tile_grid: tuple[int, int] | None = None) -> v2.Compose:
+    """The fine-tuning transform (``aug_finetune`` strength); ``tile_grid``: the geometry acts per tile (:class:`PerTile`)."""
+    return _pipeline(aug, image_size, tile_grid)
+
+
+def mosaic_grid(data: Any) -> tuple[int, int] | None:
+    """The tile grid the augmentations respect: the lead-panel mosaic's with ``data.panels``, else None."""
+    if not getattr(data, "panels", False):
+        return None
+    from simcardionet_lite.ecg.render import MOSAIC_GRID
+
+    return MOSAIC_GRID
 
 
 def apply_batch(transform: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -164,4 +210,4 @@ def apply_seeded(transform: Callable[[torch.Tensor], torch.Tensor], images: torc
         torch.set_num_threads(threads)
 
 
-__all__ = ["ssl_views", "finetune_transform", "apply_batch", "apply_seeded", "draw_seed", "TwoViews", "JpegNoise", "AxisScale"]
+__all__ = ["ssl_views", "finetune_transform", "mosaic_grid", "PerTile", "apply_batch", "apply_seeded", "draw_seed", "TwoViews", "JpegNoise", "AxisScale"]

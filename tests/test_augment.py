@@ -95,3 +95,47 @@ def test_axis_scale_off_by_default_and_rejects_negative() -> None:
     assert not any(isinstance(t, AxisScale) for t in ssl_views(load_preset("smoke").aug_pretrain, (32, 48)).transform.transforms)
     with pytest.raises(ValueError, match="scale_jitter"):
         AxisScale(-0.1)
+
+
+def test_per_tile_geometry_keeps_every_trace_in_its_own_tile():
+    """On a lead-panel mosaic a shift moves each panel's trace inside its tile, the same for all tiles."""
+    from torchvision.transforms.v2 import functional as F
+
+    from simcardionet_lite.augment import PerTile, mosaic_grid
+    from simcardionet_lite.config import DataConfig
+
+    assert mosaic_grid(DataConfig(panels=False)) is None
+    grid = mosaic_grid(DataConfig(panels=True))
+    assert grid == (4, 4)
+    img = torch.ones(3, 4 * 8, 4 * 20)
+    for c in range(4):  # one dark vertical line 3 px from the right edge of every tile
+        img[:, :, c * 20 + 17] = 0.0
+
+    def shift(t: torch.Tensor) -> torch.Tensor:  # 5 px to the right, white fill
+        return F.affine(t, angle=0.0, translate=[5, 0], scale=1.0, shear=[0.0, 0.0], fill=1.0)
+
+    out = PerTile(shift, grid)(img)
+    assert out.shape == img.shape
+    assert torch.equal(out, torch.ones_like(img)), "each line left its own tile and entered no other"
+    whole = shift(img)  # the same shift on the whole mosaic carries lines into the next tile
+    assert sorted(set((whole[0] < 0.5).nonzero()[:, 1].tolist())) == [22, 42, 62]
+    drawn = PerTile(v2.RandomAffine(degrees=0.0, translate=(0.1, 0.0), fill=1.0), grid)
+    torch.manual_seed(3)
+    out = drawn(img)
+    cols = [sorted(set((out[0, r * 8:(r + 1) * 8, c * 20:(c + 1) * 20] < 0.5).nonzero()[:, 1].tolist()))
+            for r in range(4) for c in range(4)]
+    assert all(cc == cols[0] for cc in cols) and len(cols[0]) == 1, "one draw, the same in-tile shift for every tile"
+
+
+def test_pipeline_with_tile_grid_wraps_geometry_only():
+    from simcardionet_lite.augment import PerTile
+    from simcardionet_lite.config import AugConfig
+
+    aug = AugConfig(rotation_deg=2.0, crop_scale_min=0.9, translate_frac=0.1, scale_jitter=0.05)
+    steps = finetune_transform(aug, (32, 80), (4, 4)).transforms
+    assert isinstance(steps[0], PerTile) and len(steps[0].transform.transforms) == 4
+    assert not any(isinstance(t, (v2.RandomAffine, v2.RandomRotation)) for t in steps[1:])
+    x = torch.rand(3, 32, 80)
+    torch.manual_seed(0)
+    assert ssl_views(aug, (32, 80), (4, 4)).transform(x).shape == x.shape
+    assert AxisScale(0.1)(torch.rand(5, 3, 8, 20)).shape == (5, 3, 8, 20)

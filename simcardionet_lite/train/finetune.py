@@ -36,7 +36,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from simcardionet_lite.augment import finetune_transform
+from simcardionet_lite.augment import finetune_transform, mosaic_grid
 from simcardionet_lite.config import Config
 from simcardionet_lite.evaluate import _point_metrics, dataset_images, dataset_labels, infer
 from simcardionet_lite.runtime import resolve_device
@@ -160,7 +160,7 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     has_val = val_ds is not None and len(val_ds) > 0
     if has_val:
         v_images, v_labels = dataset_images(val_ds), dataset_labels(val_ds)
-    tf = finetune_transform(cfg.aug_finetune, tuple(images.shape[-2:]))
+    tf = finetune_transform(cfg.aug_finetune, tuple(images.shape[-2:]), mosaic_grid(cfg.data))
     model.to(device)
     groups = model.layer_groups()
     sched = UnfreezeSchedule(fc.unfreeze_schedule, list(groups))

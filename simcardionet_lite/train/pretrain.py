@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from simcardionet_lite.augment import ssl_views
+from simcardionet_lite.augment import mosaic_grid, ssl_views
 from simcardionet_lite.checkpoint import load_checkpoint, save_checkpoint, unwrap
 from simcardionet_lite.config import Config, PretrainConfig
 from simcardionet_lite.evaluate import dataset_groups, dataset_images, dataset_labels, infer, knn_accuracy
@@ -195,7 +195,7 @@ def pretrain(
     gbs -= gbs % world
     local_bs = gbs // world
     steps = max(1, n // gbs)
-    views = ssl_views(cfg.aug_pretrain, tuple(images.shape[-2:]))
+    views = ssl_views(cfg.aug_pretrain, tuple(images.shape[-2:]), mosaic_grid(cfg.data))
 
     # kNN monitor data
     knn_bank = knn_query = None
