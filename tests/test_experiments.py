@@ -66,6 +66,20 @@ def test_label_subset_is_stratified_with_at_least_one_per_class() -> None:
     assert len(ex.label_subset(labels, 1.0, seed=0)) == len(labels)
 
 
+def test_label_subset_with_groups_draws_a_fraction_of_the_clusters() -> None:
+    # class 0: 10 clusters, cluster 0 has 31 copies; class 1: 10 single pages
+    groups = np.array([0] * 31 + list(range(1, 10)) + list(range(10, 20)))
+    labels = np.array([0] * 40 + [1] * 10)
+    pos = ex.label_subset(labels, 0.2, seed=1, groups=groups)
+    drawn = np.unique(groups[pos])
+    assert len(drawn) == 4 and (drawn < 10).sum() == 2 and (drawn >= 10).sum() == 2, "2 of 10 clusters per class"
+    assert set(pos.tolist()) == set(np.flatnonzero(np.isin(groups, drawn)).tolist()), "every copy of a drawn cluster"
+    assert len(ex.label_subset(labels, 1.0, seed=0, groups=groups)) == len(labels)
+    assert len(np.unique(groups[ex.label_subset(labels, 0.01, seed=0, groups=groups)])) == 2, "at least one per class"
+    with pytest.raises(ValueError, match="groups"):
+        ex.label_subset(labels, 0.5, seed=0, groups=groups[:3])
+
+
 def test_arms_are_pure_config_and_change_exactly_their_knobs() -> None:
     cfg = load_preset("smoke")
     assert ex.arm_config(cfg, "full") == cfg

@@ -69,7 +69,7 @@ def label_efficiency(dataset: Any, cfg: Config, fractions: Sequence[float] | Non
         pool = pretraining_corpus(cfg, dataset, train_ds)
         feats = _probe_features(cfg, pool, train_ds, test_ds, s)
         for frac in fractions:
-            pos = label_subset(train_ds.labels, frac, s)
+            pos = label_subset(train_ds.labels, frac, s, groups=train_ds.groups)  # a fraction of the clusters
             for arm, arm_name in (("pretrained", "full"), ("scratch", "scratch")):
                 r = fit_and_evaluate(arm_config(cfg, arm_name), subset(train_ds, pos), test_ds, seed=s,
                                      pretrain_ds=pool, progress=progress)
