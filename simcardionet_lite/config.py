@@ -125,6 +125,39 @@ class PretrainConfig:
     knn_k: int = 5  # ours: kNN monitor neighbours
     corpus: str = "all_pages"  # ours: pages an evaluation's encoder is pretrained on (labels unused): "train_pages" = the training pages of that split only (inductive; paper preset) | "all_pages" = every page of the dataset, test pages included (transductive; smoke, so one cached encoder serves every fold and chapter)
     num_workers: int = 0  # ours: augmentation worker processes (0: in the training process, the smoke stream); see train/views.py
+    extra_corpus: tuple[str, ...] = ()  # ours: unlabelled pages added to each split's training pages with corpus="train_pages" (refused with "all_pages", which already holds every page), prepared as the run's pages (data.image_size, panels, grayscale, crop), never in the kNN monitor (data/corpus.py); entries: "synthetic:N" = N synthetic records per class of data.label_set in data.style, seeded apart from the run's pages | "ptbxl:PATH" = every record with a diagnostic superclass in that PTB-XL folder, all folds, drawn in the ptbxl style (the ptbxl source has no style choice); e.g. --set 'pretrain.extra_corpus=["ptbxl:../shared/realdata/ptbxl_sample","synthetic:100"]'
+
+    def __post_init__(self) -> None:
+        self.extra_corpus = tuple(self.extra_corpus) if isinstance(self.extra_corpus, list) else self.extra_corpus
+        self.extra_sources()  # a bad entry fails where the config is made (a --set), not deep inside a run
+
+    def extra_sources(self) -> tuple[tuple[str, int | str], ...]:
+        """``extra_corpus`` read: ``(("ptbxl", "PATH"), ("synthetic", 100))``; a ``ValueError`` names a
+        bad entry and how to write it."""
+        how = "write entries as 'synthetic:N' (N records per class) or 'ptbxl:PATH' (a PTB-XL folder)"
+        if not isinstance(self.extra_corpus, tuple):
+            raise ValueError(f"pretrain.extra_corpus must be a list of entries, got {self.extra_corpus!r}; {how}, "
+                             "e.g. --set 'pretrain.extra_corpus=[\"synthetic:100\"]'")
+        out: list[tuple[str, int | str]] = []
+        for entry in self.extra_corpus:
+            kind, _, arg = str(entry).partition(":")
+            kind, arg = kind.strip(), arg.strip()
+            if kind == "synthetic" and arg.isdigit() and int(arg) >= 1:
+                out.append((kind, int(arg)))
+            elif kind == "ptbxl" and arg:
+                out.append((kind, arg))
+            else:
+                fix = {"synthetic": "say how many records per class, e.g. 'synthetic:100'",
+                       "ptbxl": "name the PTB-XL folder, e.g. 'ptbxl:../shared/realdata/ptbxl_sample'"}.get(kind, how)
+                raise ValueError(f"pretrain.extra_corpus entry {entry!r} is not 'synthetic:N' or 'ptbxl:PATH': {fix}")
+            if out[-1] in out[:-1] or [k for k, _ in out].count("synthetic") > 1:
+                raise ValueError(f"pretrain.extra_corpus entry {entry!r} repeats a source: give each PTB-XL folder once "
+                                 "and one 'synthetic:N' entry (its N says how many)")
+        if out and self.corpus != "train_pages":
+            raise ValueError(f"pretrain.extra_corpus={list(self.extra_corpus)} adds pages to the training pages: it needs "
+                             f"pretrain.corpus='train_pages', got {self.corpus!r} (whose corpus already holds every page, "
+                             "test pages included); set pretrain.corpus=train_pages or leave extra_corpus empty")
+        return tuple(out)
 
 
 @dataclass
