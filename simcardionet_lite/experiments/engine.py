@@ -24,6 +24,7 @@ import torch
 
 from simcardionet_lite.config import Config
 from simcardionet_lite.data.cache import default_cache_dir
+from simcardionet_lite.data.corpus import PretrainCorpus, extra_datasets
 from simcardionet_lite.data.pages import SubsetView, subset
 from simcardionet_lite.experiments.arms import uses_pretraining
 from simcardionet_lite.experiments.protocols import cv_splits, first_per_group, train_val_split
@@ -65,6 +66,8 @@ def encoder_key(cfg: Config, dataset: Any, seed: int) -> str:
     these pages; keying on it made recipes that pretrain on the same pages miss each other's encoder.
     """
     d = cfg.to_dict()
+    if not d["pretrain"]["extra_corpus"]:  # no extra pages: the key an encoder had before that field existed
+        del d["pretrain"]["extra_corpus"]
     spec = {**{s: d[s] for s in ENCODER_SECTIONS}, "pages": {k: d["data"][k] for k in PAGE_FIELDS}}
     sections = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     return hashlib.sha256(f"{sections}|{data_identity(dataset)}|{seed}".encode()).hexdigest()[:20]
@@ -78,7 +81,8 @@ def pretrained_encoder(
     Why cached: several recipes pretrain the same configuration on the same pages; the key
     (:func:`encoder_key`) covers every config section that changes pretraining, the content of
     the pages and the seed, so a hit is the same computation. Returns ``(model, info)``;
-    ``info`` records ``cached`` (hit or miss), ``key``, the path and the pretraining history.
+    ``info`` records ``cached`` (hit or miss), ``key``, the path and the pretraining history, and
+    for a corpus with extra pages (``pretrain.extra_corpus``) what each of its sources holds.
     """
     from simcardionet_lite.checkpoint import load_checkpoint, save_checkpoint
     from simcardionet_lite.runtime import seed_everything
@@ -89,24 +93,37 @@ def pretrained_encoder(
     path = default_cache_dir(cfg.data.cache_dir) / "encoders" / f"{key}.pt"
     seed_everything(seed)
     model = build_model(cfg, num_classes)
+    corpus = {"corpus": dataset.record()} if isinstance(dataset, PretrainCorpus) else {}
     if cache and path.exists():
         ck = load_checkpoint(path, model=model)
         log.info("pretrained encoder from cache %s", path)
-        return model, {"cached": True, "key": key, "path": str(path), "history": ck.history}
+        return model, {"cached": True, "key": key, "path": str(path), "history": ck.history, **corpus}
     t0 = time.perf_counter()
     history = to_jsonable(pretrain(model, dataset, cfg, progress=progress, seed=seed))
-    info = {"cached": False, "key": key, "path": str(path), "history": history, "seconds": time.perf_counter() - t0}
+    info = {"cached": False, "key": key, "path": str(path), "history": history, "seconds": time.perf_counter() - t0,
+            **corpus}
     if cache:
         save_checkpoint(path, model, cfg, tuple(dataset.classes), history=history, extra={"what": "pretrained encoder"})
     return model, info
 
 
 def pretraining_corpus(cfg: Config, dataset: Any, train_ds: Any) -> Any:
-    """The pages an evaluation's encoder is pretrained on: its training pages, or every page (``pretrain.corpus``)."""
+    """The pages an evaluation's encoder is pretrained on: its training pages, or every page (``pretrain.corpus``).
+
+    With ``pretrain.extra_corpus`` (only with ``"train_pages"``; the config refuses it with
+    ``"all_pages"``) the training pages plus unlabelled pages of other sources, prepared as the
+    run's (:class:`~simcardionet_lite.data.corpus.PretrainCorpus`); a page of ``dataset`` outside
+    ``train_ds`` (a test page of this split) is refused there.
+    """
     corpus = cfg.pretrain.corpus
     if corpus not in ("train_pages", "all_pages"):
         raise ValueError(f"pretrain.corpus must be 'train_pages' or 'all_pages', got {corpus!r}")
-    return dataset if corpus == "all_pages" else train_ds
+    if corpus == "all_pages":
+        return dataset
+    sources = cfg.pretrain.extra_sources()
+    if not sources:
+        return train_ds
+    return PretrainCorpus(train_ds, extra_datasets(cfg.data, sources, cfg.seed), exclude_ids=dataset.ids)
 
 
 def score(cfg: Config, labels: np.ndarray, probs: np.ndarray, classes: Any, seed: int,

@@ -166,7 +166,8 @@ def pretrain(
 
     Labels of ``dataset`` are not used for training. The kNN monitor uses ``knn_train`` (bank)
     and ``knn_test`` (queries) when given, else a stratified half/half split of ``dataset``'s
-    labels that keeps each duplicate group (``dataset.groups``) on one side; ``pretrain.knn_k = 0``
+    labelled pages (label -1: unlabelled, left out) that keeps each duplicate group
+    (``dataset.groups``) on one side; ``pretrain.knn_k = 0``
     switches it off. With ``ckpt_dir`` a checkpoint is written each epoch; with ``resume`` the run continues from it exactly. ``stop_after_epoch`` ends the
     call after that epoch (0-based) as if interrupted (for tests and time-sliced jobs).
 
@@ -208,8 +209,13 @@ def pretrain(
                 labels = dataset_labels(dataset)
             except (TypeError, IndexError, ValueError):
                 labels = None
-            if labels is not None and len(np.unique(labels)) > 1:
-                b, q = knn_split(labels, seed % 2**32, dataset_groups(dataset))
+            # pages labelled -1 (a pretraining corpus's extra pages, data/corpus.py) never enter the monitor:
+            # it watches the run's own labelled pages only (all of them when none is -1, as before)
+            mine = np.flatnonzero(labels >= 0) if labels is not None else np.zeros(0, dtype=np.int64)
+            if labels is not None and len(np.unique(labels[mine])) > 1:
+                groups = dataset_groups(dataset)
+                b, q = knn_split(labels[mine], seed % 2**32, None if groups is None else groups[mine])
+                b, q = mine[b], mine[q]
                 knn_bank, knn_query = (images[b], labels[b]), (images[q], labels[q])
 
     # model, optimizer, schedule

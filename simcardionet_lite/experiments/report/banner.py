@@ -74,6 +74,11 @@ def corpus_note(cfg: Config) -> str:
                 "(`pretrain.corpus=\"all_pages\"`, the smoke preset's setting, to fit its time budget: one cached "
                 "encoder serves every fold and chapter). Test pages are then seen unlabelled during pretraining "
                 "(transductive); the `paper` preset pretrains on each split's training pages only (`\"train_pages\"`).")
+    if cfg.pretrain.extra_corpus:
+        extra = ", ".join(f"`{e}`" for e in cfg.pretrain.extra_corpus)
+        return ("> **Pretraining corpus:** each split's encoder is pretrained on that split's training pages plus "
+                f"unlabelled pages of other sources ({extra}, `pretrain.extra_corpus`), cut and sized as the run's pages "
+                "(inductive): no test page is seen, even unlabelled.")
     return ("> **Pretraining corpus:** each split's encoder is pretrained on that split's training pages only "
             "(`pretrain.corpus=\"train_pages\"`, inductive): no test page is seen, even unlabelled.")
 
