@@ -179,3 +179,21 @@ def test_the_knn_monitor_reads_only_the_labelled_training_pages(run, monkeypatch
     for yb, yq in seen:
         assert (yb >= 0).all() and (yq >= 0).all() and len(yb) + len(yq) == len(train)
         assert np.array_equal(yb, np.asarray(train.labels)[b]) and np.array_equal(yq, np.asarray(train.labels)[q])
+
+
+def test_a_cv_run_pretrains_each_fold_on_its_corpus_and_records_it(tmp_path) -> None:
+    """End to end (tiny): every fold's encoder is pretrained on its own corpus, which the results record."""
+    import json
+
+    from simcardionet_lite.experiments.recipes.dataset1 import run_cv
+
+    cfg = _cfg(tmp_path, ["synthetic:1"], **{"finetune.epochs": 1, "eval.n_bootstrap": 10, "eval.folds": 2})
+    ds = build_dataset(cfg.data, seed=cfg.seed)
+    folds = run_cv(ds, cfg, "grouped")["folds"]
+    recs = [f["pretrain"]["corpus"] for f in folds]
+    assert [f["pretrain"]["cached"] for f in folds] == [False, False]  # two training sets: two corpora, two encoders
+    assert len({r["fingerprint"] for r in recs}) == 2
+    for f, r in zip(folds, recs):
+        assert r["n_labelled"] == f["n_train"] and r["n"] == f["n_train"] + 4
+        assert r["extra"]["synthetic:1"]["n"] == 4
+    json.dumps(recs)  # JSON-ready, as results files are
