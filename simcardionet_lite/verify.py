@@ -47,17 +47,29 @@ class Refused(Exception):
     """A results file that verify cannot re-run honestly; the message says why."""
 
 
-def plan(record: Mapping[str, Any], root_map: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """What to re-run: recipe, commit, config (data folders mapped, cache cleared) and threads; or :class:`Refused`."""
-    recipe = ((record.get("extra") or {}).get("recipe") or {}).get("name")
-    if not recipe:
-        raise Refused("no recipe is recorded (a file written before the recipe registry, or by a notebook or "
-                      "benchmark): re-run it with `simcardionet-lite run` to make a verifiable one")
+def refusal(record: Mapping[str, Any]) -> str | None:
+    """Why the file itself cannot be re-run honestly, on any machine (no recipe, no commit, dirty code), or None.
+
+    The book prints it beside a committed result that ``verify`` would refuse.
+    """
+    if not ((record.get("extra") or {}).get("recipe") or {}).get("name"):
+        return ("no recipe is recorded (a file written before the recipe registry, or by a notebook or "
+                "benchmark): re-run it with `simcardionet-lite run` to make a verifiable one")
     git = (record.get("metadata") or {}).get("git") or {}
     if not git.get("commit"):
-        raise Refused("no git commit is recorded")
+        return "no git commit is recorded"
     if git.get("code_dirty") or (git.get("dirty") and git.get("code_dirty") is None):
-        raise Refused(f"the code was dirty when it ran (files: {git.get('dirty_files')}): re-run it from a clean tree")
+        return f"the code was dirty when it ran (files: {git.get('dirty_files')}): re-run it from a clean tree"
+    return None
+
+
+def plan(record: Mapping[str, Any], root_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What to re-run: recipe, commit, config (data folders mapped, cache cleared) and threads; or :class:`Refused`."""
+    why = refusal(record)
+    if why:
+        raise Refused(why)
+    recipe = record["extra"]["recipe"]["name"]
+    git = record["metadata"]["git"]
     hw = (record.get("metadata") or {}).get("hardware") or {}
     if hw.get("gpu"):
         import torch
@@ -179,4 +191,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-__all__ = ["Refused", "plan", "rerun", "compare", "verify_file", "main"]
+__all__ = ["Refused", "refusal", "plan", "rerun", "compare", "verify_file", "main"]

@@ -29,7 +29,7 @@ from simcardionet_lite.data.pages import SubsetView, subset
 from simcardionet_lite.experiments.arms import ARMS, LABEL_EFFICIENCY_ARMS, Arm, arm_config, uses_pretraining
 from simcardionet_lite.experiments.engine import (baseline_cv, baseline_metrics, build_model, data_identity, encoder_key,
                                                   fit_and_evaluate, fit_val_positions, pretrained_encoder,
-                                                  pretraining_corpus, score)
+                                                  pretraining_corpus, score, distinct_pages)
 from simcardionet_lite.experiments.protocols import (cv_splits, first_per_group, holdout_split, label_subset, leakage,
                                                      official_fold_split, pick_per_class, train_val_split)
 from simcardionet_lite.experiments.registry import (Outcome, Recipe, Result, all_recipes, for_chapter, get, register,
@@ -39,7 +39,8 @@ from simcardionet_lite.experiments.report.banner import (Banner, banner, committ
 from simcardionet_lite.experiments.report.committed import (committed_cv_table, committed_ood_table,
                                                             committed_ptbxl_table)
 from simcardionet_lite.experiments.report.format import TABLE_KEYS, ci, fmt, fmt_ci, fmt_ms, fmt_runs, runs_of, value
-from simcardionet_lite.experiments.report.findings import dataset1_findings, ptbxl_findings
+from simcardionet_lite.experiments.report.findings import (dataset1_findings, dataset2_findings, gradcam_findings,
+                                                         ptbxl_findings)
 from simcardionet_lite.experiments.report.paper_vs_ours import paper_vs_ours
 from simcardionet_lite.experiments.report.verdicts import Verdict, comparison_verdict, value_verdict
 from simcardionet_lite.experiments.report.readings import ablation_reading, label_efficiency_reading
@@ -51,7 +52,7 @@ __all__ = [
     "SubsetView", "subset",
     "ARMS", "LABEL_EFFICIENCY_ARMS", "Arm", "arm_config", "uses_pretraining",
     "baseline_cv", "baseline_metrics", "build_model", "data_identity", "encoder_key", "fit_and_evaluate", "fit_val_positions", "pretrained_encoder",
-    "pretraining_corpus", "score",
+    "pretraining_corpus", "score", "distinct_pages",
     "cv_splits", "holdout_split", "label_subset", "leakage", "official_fold_split", "pick_per_class", "train_val_split",
     "first_per_group",
     "Outcome", "Recipe", "Result", "all_recipes", "for_chapter", "get", "register", "results_dir_for", "results_tag",
@@ -59,7 +60,8 @@ __all__ = [
     "Banner", "banner", "committed_notes", "committed_runs", "corpus_note", "run_description",
     "committed_cv_table", "committed_ood_table", "committed_ptbxl_table",
     "TABLE_KEYS", "ci", "fmt", "fmt_ci", "fmt_ms", "fmt_runs", "runs_of", "value",
-    "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "dataset1_findings", "ptbxl_findings",
+    "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "dataset1_findings", "dataset2_findings",
+    "gradcam_findings", "ptbxl_findings",
     "Verdict", "comparison_verdict", "value_verdict",
     "arms_table", "counts_table", "cv_table", "gradcam_region_table", "label_efficiency_table", "metrics_table",
     "per_class_table", "protocols_table", "seeds_table",

@@ -133,6 +133,26 @@ def run_description(d: Mapping[str, Any]) -> str:
             f"commit {commit}")
 
 
+def data_kind(d: Mapping[str, Any]) -> str:
+    """``"real"``, ``"constructed"`` (a stand-in built from real data) or ``"synthetic"``: what a committed run read."""
+    kind = _data_kind(d)
+    return "real" if kind == "real data" else "synthetic" if kind == "synthetic data" else "constructed"
+
+
+def run_caveats(d: Mapping[str, Any]) -> list[str]:
+    """What limits a committed run as evidence, from its own record: one seed only, or a file that
+    ``simcardionet-lite verify`` refuses to re-run (no recipe recorded, dirty code; see ``verify.refusal``)."""
+    from simcardionet_lite.verify import refusal
+
+    out = []
+    if len(d.get("seeds") or []) == 1:
+        out.append("one seed only, so no spread over seeds")
+    why = refusal(d)
+    if why:
+        out.append(f"`simcardionet-lite verify` would not re-run this file: {why}")
+    return out
+
+
 def committed_notes(committed: Mapping[str, Mapping[str, Any]]) -> str:
     """Markdown list describing each committed run (or saying there is none)."""
     if not committed:
@@ -141,4 +161,5 @@ def committed_notes(committed: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(f"* `{tag}`: {run_description(d)}" for tag, d in committed.items())
 
 
-__all__ = ["Banner", "banner", "corpus_note", "committed_runs", "run_description", "committed_notes"]
+__all__ = ["Banner", "banner", "corpus_note", "committed_runs", "data_kind", "run_caveats", "run_description",
+           "committed_notes"]

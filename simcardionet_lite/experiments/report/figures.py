@@ -128,4 +128,101 @@ def plot_learning_curve(points: Sequence[Mapping[str, Any]], ax: Any, title: str
     return ax
 
 
-__all__ = ["plot_history", "plot_confusions", "plot_arms", "plot_label_efficiency", "plot_learning_curve"]
+def plot_overlap(overlap: Mapping[str, Any], ax: Any) -> Any:
+    """Histogram of each test page's page-hash distance to its nearest training page, the 'seen' threshold marked."""
+    hist = np.asarray(overlap["nearest_distance_hist"])
+    ax.bar(np.arange(len(hist)), hist, color="tab:gray", width=1.0)
+    ax.axvline(overlap["max_distance"] + 0.5, color="tab:red", ls="--", label="'seen' threshold")
+    ax.set_xlabel("page-hash distance to the nearest\ntraining page (bits of 1024; 256 = 256 or more)")
+    ax.set_ylabel("test pages")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_ood_scores(result: Mapping[str, Any], paper_value: float | None, ax: Any,
+                    keys: Sequence[str] = ("accuracy", "macro_f1")) -> Any:
+    """Dataset II: each seed's score on all test pages with its 95 % interval, the pixel baseline and the paper."""
+    from simcardionet_lite.experiments.report.format import runs_of, value
+
+    runs = runs_of(result)
+    for i, key in enumerate(keys):
+        for j, r in enumerate(runs):
+            for who, m, color, dy in (("network", r.get("metrics"), "tab:blue", -0.12),
+                                      ("pixel baseline", r.get("baseline"), "tab:orange", 0.12)):
+                v, c = value(m, key), ci(m, key)
+                if v is None:
+                    continue
+                y = i + dy + 0.05 * (j - (len(runs) - 1) / 2)
+                if c:
+                    ax.plot(c, [y, y], color=color, alpha=0.35, lw=2)
+                ax.plot(v, y, "o", color=color, ms=3.5, label=who if (i, j) == (0, 0) else None)
+        if paper_value is not None:
+            ax.plot(paper_value, i, "D", color="k", ms=5, label="paper" if i == 0 else None)
+    ax.set_yticks(range(len(keys)), [k.replace("_", "-").replace("f1", "F1") for k in keys])
+    ax.invert_yaxis()
+    ax.set_xlabel("score on all test pages\n(each seed, 95 % cluster-bootstrap interval)")
+    ax.legend(fontsize=7, loc="lower left")
+    return ax
+
+
+def plot_deletion(faithfulness: Mapping[str, Any], ax: Any) -> Any:
+    """Deletion curves: the target's probability as the top-ranked pixels go, Grad-CAM against random maps."""
+    f = faithfulness
+    ax.plot(f["fractions"], f["curve_cam"], "o-", ms=3, label=f"Grad-CAM (AUC {f['mean_auc_cam']:.3f})")
+    ax.plot(f["fractions"], f["curve_random"], "s--", ms=3, label=f"random maps (AUC {f['mean_auc_random']:.3f})")
+    ax.set_xlabel("fraction of pixels deleted (highest-ranked first)")
+    ax.set_ylabel("probability of the target class")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_region_ratios(table: Any, ax: Any) -> Any:
+    """CAM mass over area per class (rows) and page region (columns), 1 = a uniform map; a diverging map around 1."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    vals = np.asarray(table.values, float)
+    im = ax.imshow(vals, cmap="RdBu_r", norm=TwoSlopeNorm(vcenter=1.0, vmin=0.0, vmax=max(2.0, float(np.nanmax(vals)))),
+                   aspect="auto")
+    ax.set_xticks(range(vals.shape[1]), [str(c).replace("II_rhythm", "rhythm") for c in table.columns], rotation=90,
+                  fontsize=7)
+    ax.set_yticks(range(vals.shape[0]), list(table.index), fontsize=8)
+    for i, j in np.ndindex(vals.shape):
+        ax.text(j, i, f"{vals[i, j]:.1f}", ha="center", va="center", fontsize=6)
+    ax.figure.colorbar(im, ax=ax, fraction=0.04, label="mass / area (1 = uniform)")
+    return ax
+
+
+VERDICT_COLORS = {"holds": "tab:green", "does not hold": "tab:red", "inconclusive": "tab:gray"}
+
+
+def plot_claims(rows: Sequence[Any]) -> Any:
+    """Paper vs ours: per claim row with numbers (``paper_vs_ours.ClaimRow``), the paper's value (black
+    diamond) and each seed's score with its 95 % interval (dot and bar, coloured by the row's verdict)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    rows = [r for r in rows if r.units and r.paper is not None]
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.4))
+    for i, r in enumerate(rows):
+        color = VERDICT_COLORS.get(r.verdict.verdict, "k")
+        offsets = np.linspace(-0.25, 0.25, len(r.units)) if len(r.units) > 1 else [0.0]
+        for dy, (_, v, c) in zip(offsets, r.units, strict=True):
+            if c:
+                ax.plot(c, [i + dy, i + dy], color=color, alpha=0.35, lw=2)
+            ax.plot(v, i + dy, "o", color=color, ms=3.5)
+        ax.plot(r.paper, i, "D", color="k", ms=5, zorder=4)
+        if i and rows[i - 1].group != r.group:
+            ax.axhline(i - 0.5, color="0.6", lw=0.6)
+    ax.set_yticks(range(len(rows)), [f"{r.claim} · {r.protocol}" for r in rows], fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlabel("score (ours: each seed with its 95 % bootstrap interval)")
+    handles = [Line2D([], [], marker="D", color="k", ls="", label="paper")]
+    handles += [Line2D([], [], marker="o", color=c, label=f"ours, verdict {v}") for v, c in VERDICT_COLORS.items()]
+    ax.legend(handles=handles, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
+    ax.grid(axis="x", color="0.9")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["plot_history", "plot_confusions", "plot_arms", "plot_label_efficiency", "plot_learning_curve",
+           "plot_claims", "plot_overlap", "plot_ood_scores", "plot_deletion", "plot_region_ratios", "VERDICT_COLORS"]

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simcardionet_lite.experiments.report.banner import run_description
-from simcardionet_lite.experiments.report.format import fmt_ci, fmt_ms
+from simcardionet_lite.experiments.report.banner import data_kind, run_caveats, run_description
+from simcardionet_lite.experiments.report.format import fmt, fmt_ci, fmt_ms, runs_of
 from simcardionet_lite.experiments.report.tables import cv_models
-from simcardionet_lite.experiments.report.verdicts import comparison_verdict, value_verdict
+from simcardionet_lite.experiments.report.verdicts import (Verdict, comparison_verdict, gradcam_verdicts, ood_verdict,
+                                                          outside_ratios, rules_markdown, standin_verdict,
+                                                          value_verdict)
+
+NO_RUN = "*No committed real-data run of this chapter yet: the numbers below are the smoke demo's only.*"
 
 
 def _seed_cells(part: Mapping[str, Any], key: str) -> str:
@@ -52,7 +56,7 @@ def dataset1_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "ma
                          f"test pages in training add.")
             lines.append("")
     if not lines:
-        return "*No committed real-data run of this chapter yet: the numbers below are the smoke demo's only.*"
+        return NO_RUN
     return "\n".join(lines)
 
 
@@ -112,8 +116,154 @@ def ptbxl_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
                          f"{comparison_verdict(mine, base, ('the network', 'the pixel baseline')).markdown()}")
         lines.append("")
     if not lines:
-        return "*No committed real-data run of this chapter yet: the numbers below are the smoke demo's only.*"
+        return NO_RUN
     return "\n".join(lines)
 
 
-__all__ = ["dataset1_findings", "ptbxl_findings"]
+def _caveats(d: Mapping[str, Any]) -> list[str]:
+    return [f"* Limits of this file: {'; '.join(c)}." for c in [run_caveats(d)] if c]
+
+
+def _verdict_lines(title: str, claims: list[tuple[str, Verdict]]) -> list[str]:
+    """A verdict per claim (evidence, rule named), then each rule used, stated once."""
+    return ([title] + [f"* *{claim}*: {v.short()}" for claim, v in claims]
+            + ["", "Rules:", rules_markdown([v for _, v in claims]), ""])
+
+
+def _standin_data(d: Mapping[str, Any]) -> str:
+    """What the constructed Dataset II stand-in of a committed run is, from its data record."""
+    data = d.get("data") or {}
+    train, test = data.get("train") or {}, data.get("test") or {}
+    built = test.get("built_from") or {}
+    return (f"a **constructed stand-in, not the Kaggle Dataset II** (which this project has not run). This package "
+            f"re-encoded the real Dataset I's pages as JPEG (quality {built.get('jpeg_quality', '?')}), renamed them "
+            f"and re-split them at file level into `train/` and `test/` folders, the way the Kaggle re-upload appears "
+            f"to have been made; the model trained on the real Dataset I ({train.get('n', '?')} pages) and was scored, "
+            f"without retraining, on the {test.get('n', '?')} stand-in test pages")
+
+
+def _ms_seeds(summary: Mapping[str, Any] | None, key: str) -> str:
+    """Mean ± SD over seeds, or the one value when every seed gave the same (a deterministic baseline)."""
+    d = (summary or {}).get(key) or {}
+    if d.get("sd") is not None and d["sd"] < 5e-4 and d.get("n", 0) > 1:
+        return f"{d['mean']:.3f} (the same in every seed)"
+    return fmt_ms(summary, key)
+
+
+def dataset2_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
+    """Chapter 6's findings: per committed run, what the data is, the overlap audit, scores over seeds
+    and the verdicts (a claim about the real Dataset II judged on a stand-in stays inconclusive)."""
+    from simcardionet_lite import paper
+
+    pr = paper.RESULTS["dataset2"].metrics
+    lines: list[str] = []
+    for tag, d in committed.items():
+        m = d.get("metrics") or {}
+        runs = [r for r in runs_of(m) if isinstance(r.get("metrics"), Mapping)]
+        if not runs:
+            continue
+        ov, kind = m.get("overlap") or {}, data_kind(d)
+        what = {"constructed": _standin_data(d), "real": "real Kaggle-layout pages",
+                "synthetic": "synthetic pages: a test of the code, never evidence"}[kind]
+        lines += [f"**`{tag}`** is {what}.", "", f"* Run: {run_description(d)}."]
+        seen = ov.get("fraction_seen")
+        same = ov.get("seen_with_same_label")
+        lines.append(f"* **Overlap:** {ov.get('n_seen', '?')} of {ov.get('n_test', '?')} test pages "
+                     f"({'?' if seen is None else f'{seen:.0%}'}) have a training page within "
+                     f"{ov.get('max_distance', '?')} of 1024 page-hash bits: a copy of their picture was in training"
+                     + (f" (the nearest has the same label for {same:.0%} of them)" if same is not None else "") + ".")
+        base = [{"seed": r["seed"], "metrics": r["baseline"]} for r in runs if r.get("baseline")]
+        summ = m.get("summary")
+        lines.append(f"* **Scores on all test pages** (mean ± SD over seeds): accuracy "
+                     f"**{fmt_ms(summ, 'accuracy')}**, macro-F1 **{fmt_ms(summ, 'macro_f1')}**; "
+                     "per seed with its 95 % cluster-bootstrap interval: "
+                     + "; ".join(f"seed {r['seed']} {fmt_ci(r['metrics'], 'macro_f1')}" for r in runs)
+                     + (f". The pixel baseline on the same pages: macro-F1 "
+                        f"{_ms_seeds(m.get('baseline_summary'), 'macro_f1')}" if base else "") + ".")
+        unseen = [r for r in runs if r.get("metrics_unseen")]
+        lines.append("* **Pages with no copy in training:** " + (
+            "; ".join(f"seed {r['seed']} macro-F1 {fmt_ci(r['metrics_unseen'], 'macro_f1')}" for r in unseen)
+            if unseen else "none to score, so this run has no out-of-distribution score at all") + ".")
+        if "metrics_fitted" not in runs[0]:
+            lines.append("* This file predates the split of the seen pages by where their copy sat (fitted, or only "
+                         "in the early-stopping split), so its seen pages are scored together.")
+        lines += _caveats(d) + [""]
+        on = "the constructed stand-in" if kind == "constructed" else "synthetic pages"
+        claims = []
+        for metric, key in (("accuracy", "accuracy"), ("f1", "macro_f1")):
+            v = value_verdict(pr.get(metric), {"per_seed": runs}, key)
+            claims.append((f"The paper's Dataset II {metric.replace('f1', 'F1')} ({fmt(pr.get(metric))}) reproduces",
+                           v if kind == "real" else standin_verdict(v, on)))
+        ood = ood_verdict(ov)
+        claims.append(("The Dataset II test is out of distribution (the premise of the paper's OOD validation)",
+                       ood if kind == "real" else standin_verdict(ood, on)))
+        if base:
+            claims.append(("The network is better than the pixel baseline on these pages (ours)",
+                           comparison_verdict({"per_seed": runs}, {"per_seed": base}, ("the network", "the baseline"))))
+        lines += _verdict_lines("Verdicts:", claims)
+    return "\n".join(lines) if lines else NO_RUN
+
+
+def _faithfulness_line(study: Mapping[str, Any], name: str) -> str:
+    f = study.get("faithfulness") or {}
+    if "mean_auc_cam" not in f:
+        return f"{name}: not recorded"
+    return (f"{name}: deletion AUC {f['mean_auc_cam']:.3f} against {f['mean_auc_random']:.3f} for random maps, "
+            f"the CAM ahead on {f['win_rate']:.0%} of the pages")
+
+
+def _mass_line(s: Mapping[str, Any]) -> str:
+    """Where one study's CAM mass falls, per class, against each region's share of the page."""
+    ratios = outside_ratios(s)
+    if ratios is None:
+        return ("* **Where the mass goes:** this file predates the recording of each region's share of the page, so "
+                "mass cannot be set against area.")
+    area, by_class = s["panel_area"], s["lead_mass_by_class"]
+    rhythm = {c: m.get("II_rhythm", 0.0) / area["II_rhythm"] for c, m in by_class.items() if area.get("II_rhythm")}
+    top = {c: max((k for k in m if area.get(k)), key=lambda k: m[k] / area[k]) for c, m in by_class.items()}
+    return ("* **Where the mass goes** (a class's CAM mass on a region over the region's share of the page; 1 = a "
+            "uniform map): outside the lead panels (header, footer, margins) " + ", ".join(f"{c} {r:.2f}" for c, r in
+                                                                                      ratios.items())
+            + ("; on the rhythm strip " + ", ".join(f"{c} {r:.2f}" for c, r in rhythm.items()) if rhythm else "")
+            + "; the region each class's maps favour most: " + ", ".join(f"{c} {k}" for c, k in top.items()) + ".")
+
+
+def gradcam_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
+    """Chapter 10's findings: per committed run, the model explained, faithfulness, where the CAM mass
+    falls against each region's share of the page, and the verdicts on the paper's Grad-CAM claim."""
+    lines: list[str] = []
+    for tag, d in committed.items():
+        studies = [s for s in runs_of(d.get("metrics") or {}) if "lead_mass_by_class" in s]
+        if not studies:
+            continue
+        kind = data_kind(d)
+        what = {"real": "the real Dataset I", "constructed": "a constructed stand-in",
+                "synthetic": "synthetic pages (a test of the code, never evidence)"}[kind]
+        lines += [f"**`{tag}`**: Grad-CAM of a model trained and mapped on {what}.", "",
+                  f"* Run: {run_description(d)}."]
+        for i, s in enumerate(studies):
+            seed = s.get("seed", (d.get("seeds") or [i])[0] if len(studies) == 1 else i)
+            h = s.get("holdout_metrics") or {}
+            att = s.get("attention_layer") or {}
+            lines += [(f"* **Seed {seed}, the model explained:** hold-out accuracy {fmt_ci(h, 'accuracy')}, macro-F1 "
+                       f"{fmt_ci(h, 'macro_f1')} on {h.get('n', '?')} test pages of the grouped hold-out split (chance "
+                       f"{fmt(s.get('chance_accuracy'), 2)}); accuracy {fmt(s.get('accuracy_on_pages'), 2)} on the "
+                       f"{s.get('n_pages', '?')} pages mapped."),
+                      "* **Faithfulness** (a lower deletion AUC: the prediction falls faster as the top-ranked pixels "
+                      "go): " + _faithfulness_line(s, f"layer {s.get('target_layer', '?')}")
+                      + ("; " + _faithfulness_line(att, f"attention output {att.get('target_layer', '?')}")
+                         if att else "") + ".",
+                      _mass_line(s)]
+        lines += _caveats(d) + [""]
+        if kind == "synthetic":
+            continue
+        v = gradcam_verdicts(studies)
+        lines += _verdict_lines("Verdicts on the paper's claim that Grad-CAM maps focus on clinically relevant ECG "
+                                "regions:",
+                                [("The maps are faithful to the model", v["faithful"]),
+                                 ("The maps favour the traces over the printed text around them", v["traces"]),
+                                 ("The claim", v["claim"])])
+    return "\n".join(lines) if lines else NO_RUN
+
+
+__all__ = ["NO_RUN", "dataset1_findings", "dataset2_findings", "gradcam_findings", "ptbxl_findings"]

@@ -4,16 +4,27 @@ Why composed: the reading of a gap (duplicates crossing the folds, an overlappin
 network below the pixel baseline) is computed from the committed results files, never typed
 in, so it cannot drift from the numbers it reads. A chapter without a committed run gives a
 "not yet run" row, so the page always renders.
+
+Two views: :func:`paper_vs_ours`, one row per paper number and run with its reading; and
+:func:`claim_rows`, chapter 11's compact table: every claim of the paper (its numbers per committed
+non-synthetic run and protocol, then its claims that are not numbers), ours as mean ± SD over
+seeds with the span of the seeds' intervals, a protocol tag (:class:`Protocol`, explained once) and
+a verdict by the rules of :mod:`.verdicts`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from simcardionet_lite.experiments.report.banner import committed_runs, run_description
+from simcardionet_lite.experiments.report.banner import committed_runs, data_kind, run_description
 from simcardionet_lite.experiments.report.format import ci, fmt, fmt_ci, fmt_ms, runs_of, value
 from simcardionet_lite.experiments.report.readings import paired_gap, per_seed
+from simcardionet_lite.experiments.report.verdicts import (COMPARISON_RULE, Verdict, comparison_verdict, deletion_gap,
+                                                          gradcam_verdicts, no_run_verdict, outside_ratios,
+                                                          scored_units, standin_verdict, unstated_verdict,
+                                                          value_verdict)
 
 CHAPTERS = {"dataset1": "05_dataset1", "dataset2": "06_dataset2", "ptbxl": "07_ptbxl"}
 OUR_KEY = {"accuracy": "accuracy", "precision": "macro_precision", "recall": "macro_recall", "f1": "macro_f1"}
@@ -186,7 +197,7 @@ def paper_vs_ours(loader: Callable[[str], Mapping[str, Mapping[str, Any]]] | Non
         pr = paper.RESULTS[key]
         found = load(chapter)
         for tag, d in found.items():
-            rows += [{"dataset": pr.dataset, **r, "seeds": d.get("seeds")} for r in ROWS[key](pr, tag, d)]
+            rows += [{"dataset": pr.dataset, "run": tag, **r, "seeds": d.get("seeds")} for r in ROWS[key](pr, tag, d)]
         if not found:
             rows += [{"dataset": pr.dataset, "metric": metric, "paper": fmt(pv), "ours": "not yet run",
                       "protocol": f"no committed run of {chapter}", "seeds": "", "interval": "", "reading": ""}
@@ -194,4 +205,250 @@ def paper_vs_ours(loader: Callable[[str], Mapping[str, Mapping[str, Any]]] | Non
     return pd.DataFrame(rows)
 
 
-__all__ = ["paper_vs_ours"]
+# ---- the compact page: one row per claim and protocol, a verdict each, the protocols explained once ----
+
+Loader = Callable[[str], Mapping[str, Mapping[str, Any]]]
+SHORT = {"dataset1": "Dataset I", "dataset2": "Dataset II", "ptbxl": "PTB-XL"}
+#: which of our metrics stands for each paper metric per dataset (P/R/F1 macro: see paper.RESULTS' inferences;
+#: PTB-XL's F1 equals its accuracy, which fits a weighted F1)
+PTBXL_KEY = {"accuracy": "accuracy", "f1": "weighted_f1"}
+
+
+@dataclass
+class Protocol:
+    """A protocol tag of the claims table: one committed run and the protocol its numbers come from."""
+
+    tag: str  # "A", "B", ...
+    text: str  # what it is, said once (Markdown)
+    run: tuple[str, str] = ("", "")  # (chapter, committed run) it reads
+
+
+@dataclass
+class ClaimRow:
+    """One row of the claims table: a paper claim (a number or not), ours, the protocol tag, the verdict."""
+
+    group: str  # "Dataset I", "Dataset II", "PTB-XL" or "not a number"
+    claim: str
+    paper: float | None
+    protocol: str  # a Protocol tag, or "" when no committed run speaks to the claim
+    ours: str
+    verdict: Verdict
+    reason: str  # the verdict's short reason, for the table cell
+    units: list[tuple[str, float, tuple[float, float] | None]] = field(default_factory=list)  # per seed: value, CI
+
+
+def _ours_cell(part: Mapping[str, Any], summary: Mapping[str, Any] | None, key: str) -> tuple[str, list[Any]]:
+    """"mean ± SD [lowest, highest end of the per-seed intervals]" and the per-seed (label, value, interval)."""
+    units = [(name, float(value(m, key)), tuple(ci(m, key)) if ci(m, key) else None)
+             for name, m in scored_units(part, key).items()]
+    cis = [u[2] for u in units if u[2]]
+    span = f" [{min(c[0] for c in cis):.3f}, {max(c[1] for c in cis):.3f}]" if cis else ""
+    return fmt_ms(summary, key) + span, units
+
+
+def _value_reason(v: Verdict) -> str:
+    if v.inner is not None:
+        return f"a stand-in only (there: {v.inner.verdict})"
+    if v.verdict == "does not hold":
+        return "the paper's number is " + ("above" if "above every" in v.evidence else "below") + " every interval"
+    return {"holds": "inside every interval", "inconclusive": "inside some intervals only"}[v.verdict]
+
+
+def _value_rows(key: str, tag: str, d: Mapping[str, Any], part: Mapping[str, Any], summary: Mapping[str, Any] | None,
+                letter: str, metric_keys: Mapping[str, str]) -> list[ClaimRow]:
+    """The rows of one dataset's paper numbers against one committed run's per-seed scores."""
+    from simcardionet_lite import paper
+
+    rows = []
+    for metric, ok in metric_keys.items():
+        pv = paper.RESULTS[key].metrics.get(metric)
+        if pv is None:
+            continue
+        cell, units = _ours_cell(part, summary, ok)
+        v = value_verdict(pv, part, ok)
+        if data_kind(d) == "constructed":
+            v = standin_verdict(v, "the constructed stand-in")
+        name = metric if ok == metric else f"{metric} ({ok.split('_')[0]})"
+        rows.append(ClaimRow(SHORT[key], f"{SHORT[key]} {name.replace('f1', 'F1')}", pv, letter, cell, v,
+                             _value_reason(v), units))
+    return rows
+
+
+def _numeric(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
+    """Rows of the paper's numbers (Dataset I, II, PTB-XL), one per committed non-synthetic run and protocol."""
+    rows: list[ClaimRow] = []
+
+    def tag_for(text: str, chapter: str, run: str) -> str:
+        protocols.append(Protocol(chr(ord("A") + len(protocols)), text, (chapter, run)))
+        return protocols[-1].tag
+
+    for tag, d in load(CHAPTERS["dataset1"]).items():
+        if data_kind(d) == "synthetic":
+            continue
+        for name, res in (d.get("metrics") or {}).items():
+            if not isinstance(res, Mapping) or "summary" not in res:
+                continue
+            how = ("file-level folds (copies of a test page can sit in training)" if name == "file"
+                   else "duplicate-aware folds (every copy of a page on one side)")
+            old = "" if res.get("per_seed") else (" An older file without per-seed pooling: mean ± SD over its folds "
+                                                  "and seeds, and each fold's own interval.")
+            letter = tag_for(f"Dataset I, {len(res['folds']) // max(1, len(res.get('seeds') or [0]))}-fold CV over "
+                             f"{how}; run `{tag}`: {run_description(d)}.{old}", CHAPTERS["dataset1"], tag)
+            rows += _value_rows("dataset1", tag, d, res, res.get("seed_summary") or res["summary"], letter, OUR_KEY)
+    for tag, d in load(CHAPTERS["dataset2"]).items():
+        m = d.get("metrics") or {}
+        if data_kind(d) == "synthetic" or not m.get("runs"):
+            continue
+        data = ("a stand-in built by this package from the real Dataset I, not the Kaggle set"
+                if data_kind(d) == "constructed" else "the real Kaggle set")
+        letter = tag_for(f"Dataset II ({data}), zero-shot: trained on Dataset I, tested without retraining; run "
+                         f"`{tag}`: {run_description(d)}.", CHAPTERS["dataset2"], tag)
+        rows += _value_rows("dataset2", tag, d, m, m.get("summary"), letter, OUR_KEY)
+    for tag, d in load(CHAPTERS["ptbxl"]).items():
+        m = d.get("metrics") or {}
+        if data_kind(d) == "synthetic" or not m.get("runs"):
+            continue
+        letter = tag_for(f"PTB-XL, official folds (train 1-8, validation 9, test 10: {m.get('n_test', '?')} "
+                         f"single-label records of the sample at hand); run `{tag}`: {run_description(d)}.",
+                         CHAPTERS["ptbxl"], tag)
+        rows += _value_rows("ptbxl", tag, d, m, m.get("summary"), letter, PTBXL_KEY)
+    return rows
+
+
+#: the claims that are not numbers: (chapter, recipe, arms compared: (ours, against) or None)
+CLAIM_TESTS: dict[str, tuple[str, str, tuple[str, str] | None]] = {
+    "pretraining": ("08_ablations", "ablations", ("full", "scratch")),
+    "hybrid_loss": ("08_ablations", "ablations", ("full", "lam0")),
+    "unfreezing": ("08_ablations", "ablations", ("full", "no_unfreeze")),
+    "less_labels": ("09_label_efficiency", "label_efficiency", ("pretrained", "scratch")),
+    "gradcam": ("10_gradcam", "gradcam", None),
+}
+
+
+def _arms_verdict(claim: str, m: Mapping[str, Any], pair: tuple[str, str]) -> tuple[str, Verdict] | None:
+    """(ours cell, verdict) of arm ``pair[0]`` against ``pair[1]`` in an ablation or label-efficiency result
+    (label efficiency: at the smallest labelled fraction, where pretraining should help most)."""
+    a, b = pair
+    if claim == "less_labels":
+        frac = min(m.get("fractions") or [0])
+        parts = [{"per_seed": [r for r in m.get("rows", []) if r["arm"] == arm and r["fraction"] == frac]}
+                 for arm in pair]
+        where = f" at {100 * frac:g} % labels"
+    else:
+        arms = m.get("arms") or {}
+        if a not in arms or b not in arms:
+            return None
+        parts = [{"per_seed": arms[a]["runs"]}, {"per_seed": arms[b]["runs"]}]
+        where = ""
+    v = comparison_verdict(parts[0], parts[1], (a, b))
+    gaps = paired_gap(per_seed(parts[0]["per_seed"]), per_seed(parts[1]["per_seed"]))
+    cell = (f"{a} minus {b}{where}: macro-F1 {gaps[2]:+.3f} to {gaps[3]:+.3f}, above in {gaps[0]} of {gaps[1]} seeds"
+            if gaps else "no seeds in common")
+    return cell, v
+
+
+def _claims(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
+    """One row per claim of ``paper.CLAIMS``: its verdict from a committed real-data run, or inconclusive."""
+    from simcardionet_lite import paper
+    from simcardionet_lite.experiments.registry import get
+
+    rows = []
+    for key, (text, src) in paper.CLAIMS.items():
+        if key == "sota_ptbxl":
+            rows.append(_sota_row(load, text, protocols))
+            continue
+        chapter, recipe, pair = CLAIM_TESTS[key]
+        found = load(chapter)
+        real = {t: d for t, d in found.items() if data_kind(d) == "real"}
+        claim = f"{text} [{src}]"
+        if not real:
+            have = "only synthetic results, never evidence" if found else "nothing committed"
+            cmd = f"simcardionet-lite run {recipe} --preset cpu --data-root {get(recipe).real_source.upper()}"
+            v = no_run_verdict(cmd, have)
+            rows.append(ClaimRow("not a number", claim, None, "", f"{chapter}: {have}", v,
+                                 f"no committed real-data run; `{cmd}` would produce it"))
+            continue
+        tag, d = max(real.items(), key=lambda kv: str((kv[1].get("metadata") or {}).get("timestamp_utc")))  # latest
+        letter = chr(ord("A") + len(protocols))
+        protocols.append(Protocol(letter, f"{chapter}, run `{tag}`: {run_description(d)}.", (chapter, tag)))
+        if pair is None:
+            rows.append(_gradcam_row(claim, letter, runs_of(d.get("metrics") or {})))
+            continue
+        got = _arms_verdict(key, d.get("metrics") or {}, pair)
+        if got is None:
+            v = Verdict("inconclusive", COMPARISON_RULE.format(margin=0.0), f"run `{tag}` lacks the arms {pair}",
+                        "comparison rule")
+            rows.append(ClaimRow("not a number", claim, None, letter, "arms missing", v, "arms missing"))
+        else:
+            v = got[1]
+            rows.append(ClaimRow("not a number", claim, None, letter, got[0], v,
+                                 f"{pair[0]} above {pair[1]} in " + v.evidence.rsplit("above in ", 1)[-1].rstrip(")")))
+    return rows
+
+
+def _gradcam_row(claim: str, letter: str, studies: Sequence[Mapping[str, Any]]) -> ClaimRow:
+    """The Grad-CAM claim: deletion-AUC gap against random maps and the mass outside the lead panels, per seed."""
+    v = gradcam_verdicts(studies)
+    cells = []
+    for s in studies:
+        gap, ratios = deletion_gap(s), outside_ratios(s)
+        cell = "no per-page deletion AUCs"
+        if gap:
+            cell = f"deletion AUC, random maps minus Grad-CAM {gap[0]:+.3f}"
+            cell += " [{:+.3f}, {:+.3f}]".format(*gap[1]) if gap[1] else ""
+        if ratios:
+            cell += "; mass outside the lead panels over its page share: " + ", ".join(
+                f"{c} {r:.2f}" for c, r in ratios.items())
+        cells.append(cell)
+    return ClaimRow("not a number", claim, None, letter, " / ".join(cells), v["claim"],
+                    f"faithful: {v['faithful'].verdict}; favours the traces: {v['traces'].verdict}")
+
+
+def _sota_row(load: Loader, text: str, protocols: list[Protocol]) -> ClaimRow:
+    """The PTB-XL comparison claim: the paper's compared numbers are not known, so only the benchmark context
+    (our multi-label macro AUC per PTB-XL protocol tag beside the published benchmark's best)."""
+    from simcardionet_lite import paper
+
+    best, ref = max(paper.PTBXL_SUPERCLASS_AUC.items(), key=lambda kv: kv[1]["macro_auc"])
+    found = load(CHAPTERS["ptbxl"])
+    tags = [(p.tag, found[p.run[1]]) for p in protocols if p.run[0] == CHAPTERS["ptbxl"] and p.run[1] in found]
+    cells = [f"{fmt_ms(d['metrics'].get('multilabel_summary'), 'macro_auc')} ({t})" for t, d in tags
+             if (d.get("metrics") or {}).get("multilabel_summary")]
+    v = unstated_verdict(f"the paper's compared models' numbers are not in the known text; published signal models "
+                         f"reach macro AUC {ref['macro_auc']:.3f} ({best}, {paper.PTBXL_BENCHMARK_SOURCE})")
+    return ClaimRow("not a number", f"{text} [ABS]", None, ", ".join(t for t, _ in tags),
+                    ("multi-label macro AUC " + "; ".join(cells)) if cells else "no committed real-data run", v,
+                    f"the compared numbers are not stated; the best published signal model: {ref['macro_auc']:.3f}")
+
+
+def claim_rows(loader: Loader | None = None) -> tuple[list[ClaimRow], list[Protocol]]:
+    """Every claim of the paper (its numbers per committed run and protocol, then its claims that are not
+    numbers) with our result and a verdict, and the protocol tags they use (``loader(chapter) -> {tag: results}``)."""
+    load = loader or committed_runs
+    protocols: list[Protocol] = []
+    rows = _numeric(load, protocols)
+    rows += _claims(load, protocols)
+    return rows, protocols
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def claims_markdown(rows: Sequence[ClaimRow]) -> str:
+    """The claims table as Markdown: claim, the paper's number, ours, protocol tag, verdict."""
+    out = ["| claim | paper | ours: mean ± SD over seeds [95 % intervals] | protocol | verdict |",
+           "|---|---|---|---|---|"]
+    for r in rows:
+        out.append("| " + " | ".join(_cell(c) for c in (
+            r.claim, fmt(r.paper) if r.paper is not None else "not a number", r.ours, r.protocol or "none",
+            f"**{r.verdict.verdict}**: {r.reason}")) + " |")
+    return "\n".join(out)
+
+
+def protocols_markdown(protocols: Sequence[Protocol]) -> str:
+    """Each protocol tag of the claims table, explained once."""
+    return "\n".join(f"* **{p.tag}**: {p.text}" for p in protocols) or "*No committed real-data run yet.*"
+
+
+__all__ = ["ClaimRow", "Protocol", "claim_rows", "claims_markdown", "paper_vs_ours", "protocols_markdown"]

@@ -1,0 +1,235 @@
+"""The report's verdict rules, the findings of chapters 6 and 10 and chapter 11's claims table, on made-up results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simcardionet_lite import experiments as ex
+from simcardionet_lite.evaluate import summarize
+from simcardionet_lite.experiments.report import paper_vs_ours as pvo
+from simcardionet_lite.experiments.report import verdicts as vd
+from simcardionet_lite.experiments.report.banner import data_kind, run_caveats
+from simcardionet_lite.verify import refusal
+
+
+def m(v: float, half: float = 0.05) -> dict:
+    """A metrics dict whose every metric is ``v`` with the interval ``v ± half``."""
+    keys = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1")
+    return {**{k: v for k in keys}, "ci": {k: [v - half, v + half] for k in keys}}
+
+
+def cv_part(vals: list[float]) -> dict:
+    return {"folds": [{"seed": s, "fold": f, "metrics": m(v)} for s, v in enumerate(vals) for f in range(3)],
+            "seeds": list(range(len(vals))), "summary": summarize([m(v) for v in vals]),
+            "per_seed": [{"seed": s, "metrics": m(v)} for s, v in enumerate(vals)],
+            "seed_summary": summarize([m(v) for v in vals])}
+
+
+GOOD_META = {"git": {"commit": "abc", "dirty": False, "code_dirty": False}, "timestamp_utc": "2026-12-01T00:00:00"}
+RECIPE = {"recipe": {"name": "x"}}
+
+
+def record(source: str, metrics: dict, seeds=(0, 1, 2), **kw) -> dict:
+    return {"metrics": metrics, "seeds": list(seeds), "data": {"test": {"source": source}}, "metadata": GOOD_META,
+            "extra": RECIPE, "config": {}, "preset": "cpu", **kw}
+
+
+def study(outside_mass: float, cam: float = 0.2, rnd: float = 0.4, acc: float = 0.8, area: bool = True) -> dict:
+    """A Grad-CAM study of two classes: class A puts ``outside_mass`` of its map outside the panels (area 0.25)."""
+    s = {"chance_accuracy": 0.5, "accuracy_on_pages": acc, "probability_spread": 0.5, "n_pages": 4,
+         "lead_mass_by_class": {"A": {"I": 1 - outside_mass, "outside": outside_mass}, "B": {"I": 0.9, "outside": 0.1}},
+         "faithfulness": {"auc_cam": [cam, cam + 0.02, cam - 0.02, cam], "auc_random": [rnd] * 4,
+                          "mean_auc_cam": cam, "mean_auc_random": rnd, "win_rate": 1.0},
+         "holdout_metrics": m(acc)}
+    if area:
+        s["panel_area"] = {"I": 0.75, "outside": 0.25}
+    return s
+
+
+def test_scored_units_read_per_seed_runs_and_old_per_fold_results() -> None:
+    assert list(vd.scored_units(cv_part([0.8, 0.9]), "accuracy")) == ["seed 0", "seed 1"]
+    assert list(vd.scored_units({"runs": [{"seed": 4, "metrics": m(0.7)}]}, "accuracy")) == ["seed 4"]
+    old = {"folds": [{"seed": s, "fold": f, "metrics": m(0.8)} for s in (0, 1) for f in (0, 1)]}
+    assert list(vd.scored_units(old, "macro_f1")) == ["seed 0 fold 1", "seed 0 fold 2", "seed 1 fold 1", "seed 1 fold 2"]
+    v = vd.value_verdict(0.97, old, "macro_f1")
+    assert v.verdict == "does not hold" and "older result without per-seed pooling" in v.evidence
+    assert v.name == "value rule" and "above every interval" in v.evidence
+
+
+def test_standin_no_run_and_overlap_verdicts() -> None:
+    inner = vd.value_verdict(1.0, cv_part([0.88, 0.89, 0.87]), "accuracy")
+    v = vd.standin_verdict(inner, "the stand-in")
+    assert (inner.verdict, v.verdict) == ("does not hold", "inconclusive")
+    assert v.inner is inner and "*does not hold*" in v.short() and "the stand-in" in v.evidence
+    assert list(v.rules()) == ["stand-in rule", "value rule"]
+    text = vd.rules_markdown([v, inner, vd.no_run_verdict("cmd --x", "only synthetic")])
+    assert text.count("*The value rule*") == 1 and text.count("\n") == 2  # three rules, each once
+    nr = vd.no_run_verdict("simcardionet-lite run ablations", "only synthetic results")
+    assert nr.verdict == "inconclusive" and "`simcardionet-lite run ablations` would produce one" in nr.evidence
+    audit = {"n_test": 100, "max_distance": 32}
+    assert [vd.ood_verdict({**audit, "n_seen": k}).verdict for k in (0, 5, 6, 50, 51, 100)] == [
+        "holds", "holds", "inconclusive", "inconclusive", "does not hold", "does not hold"]
+    assert "100 of 100 test pages (100%)" in vd.ood_verdict({**audit, "n_seen": 100}).evidence
+
+
+def test_gradcam_verdicts_by_their_rules() -> None:
+    gap = vd.deletion_gap(study(0.2))
+    assert gap[0] == pytest.approx(0.2) and 0.18 <= gap[1][0] <= gap[1][1] <= 0.22
+    assert vd.outside_ratios(study(0.5)) == pytest.approx({"A": 2.0, "B": 0.4})
+    good = vd.gradcam_verdicts([study(0.2), {**study(0.1), "seed": 1}])
+    assert [good[k].verdict for k in ("faithful", "traces", "claim")] == ["holds", "holds", "holds"]
+    assert list(good["claim"].rules()) == ["faithfulness rule", "traces rule", "Grad-CAM rule"]
+    assert "seed 1" in good["faithful"].evidence and "A 0.80, B 0.40" in good["traces"].evidence
+    text = vd.gradcam_verdicts([study(0.5)])  # class A: twice its share outside the panels
+    assert (text["faithful"].verdict, text["traces"].verdict, text["claim"].verdict) == (
+        "holds", "does not hold", "does not hold")
+    unfaithful = vd.gradcam_verdicts([study(0.1, cam=0.5, rnd=0.4)])
+    assert unfaithful["faithful"].verdict == "does not hold" and unfaithful["claim"].verdict == "does not hold"
+    mixed = vd.gradcam_verdicts([study(0.5), study(0.1)])  # a class favours the text in one seed only
+    assert mixed["traces"].verdict == "inconclusive"
+    weak = vd.gradcam_verdicts([study(0.5, acc=0.55)])  # near chance (0.5): nothing to read
+    assert {v.verdict for v in weak.values()} == {"inconclusive"} and "near chance" in weak["traces"].evidence
+    old = vd.gradcam_verdicts([study(0.5, area=False)])
+    assert old["traces"].verdict == "inconclusive" and "no panel areas recorded" in old["traces"].evidence
+
+
+def test_record_caveats_and_data_kind() -> None:
+    good = record("dataset1", {})
+    assert refusal(good) is None and run_caveats(good) == [] and data_kind(good) == "real"
+    old = {**good, "extra": {"data_root": "/x"}, "seeds": [0], "data": None}
+    assert "no recipe is recorded" in refusal(old) and data_kind(old) == "real"
+    assert run_caveats(old)[0] == "one seed only, so no spread over seeds" and "verify" in run_caveats(old)[1]
+    assert data_kind(record("kaggle_standin", {})) == "constructed" and data_kind({"data": {}}) == "synthetic"
+    dirty = {**good, "metadata": {"git": {"commit": "abc", "dirty": True, "code_dirty": True, "dirty_files": ["a.py"]}}}
+    assert "dirty" in refusal(dirty)
+
+
+def _ood(with_subsets: bool) -> dict:
+    runs = []
+    for s, v in enumerate((0.88, 0.89, 0.87)):
+        r = {"seed": s, "metrics": m(v), "baseline": m(0.9), "metrics_unseen": None}
+        if with_subsets:
+            r.update({"metrics_fitted": m(v), "metrics_val_only": None, "subset_counts": {"fitted": 10}})
+        runs.append(r)
+    return {"overlap": {"n_test": 10, "n_seen": 10, "fraction_seen": 1.0, "max_distance": 32, "seen_with_same_label": 1.0},
+            "runs": runs, "summary": summarize([r["metrics"] for r in runs]),
+            "baseline_summary": summarize([r["baseline"] for r in runs])}
+
+
+def test_dataset2_findings_say_what_the_data_is_and_keep_standin_verdicts_inconclusive() -> None:
+    assert ex.dataset2_findings({}).startswith("*No committed real-data run")
+    d = record("kaggle_standin", _ood(with_subsets=False))
+    d["data"] = {"train": {"source": "dataset1", "n": 30}, "test": {"source": "kaggle_standin", "n": 10,
+                                                                     "built_from": {"jpeg_quality": 75}}}
+    text = ex.dataset2_findings({"kaggle_standin-x": d})
+    assert "constructed stand-in, not the Kaggle Dataset II" in text and "JPEG (quality 75)" in text
+    assert "10 of 10 test pages (100%)" in text and "accuracy **0.880 ± 0.010**" in text
+    assert "pixel baseline on the same pages: macro-F1 0.900 (the same in every seed)" in text
+    assert "no out-of-distribution score at all" in text and "This file predates the split" in text
+    assert text.count("**inconclusive** by the stand-in rule") == 3  # accuracy, F1, out of distribution
+    assert "where the value rule gives *does not hold*" in text and "where the overlap rule gives *does not hold*" in text
+    assert "*The network is better than the pixel baseline on these pages (ours)*: **does not hold**" in text
+    assert text.count("*The value rule*") == 1  # each rule stated once, below the verdicts
+    new = ex.dataset2_findings({"kaggle_standin-y": record("kaggle_standin", _ood(with_subsets=True))})
+    assert "predates" not in new
+    real = ex.dataset2_findings({"kaggle-z": record("kaggle", _ood(with_subsets=True))})
+    assert "stand-in rule" not in real and "reproduces*: **does not hold** by the value rule" in real
+
+
+def test_gradcam_findings_read_old_and_new_files() -> None:
+    assert ex.gradcam_findings({}).startswith("*No committed real-data run")
+    old = {**record("dataset1", {**study(0.5, area=False)}, seeds=[0]), "extra": {"data_root": "/x"}, "data": None}
+    text = ex.gradcam_findings({"real-old": old})
+    assert "predates the recording of each region's share" in text and "one seed only" in text
+    assert "no recipe is recorded" in text and "*The claim*: **inconclusive**" in text
+    new = record("dataset1", {"runs": [{**study(0.5), "seed": 0}, {**study(0.4), "seed": 1}]}, seeds=[0, 1])
+    text = ex.gradcam_findings({"dataset1-cpu": new})
+    assert "Seed 1, the model explained" in text and "outside the lead panels (header, footer, margins) A 2.00, B 0.40" in text
+    assert "favour the traces over the printed text around them*: **does not hold**" in text
+    synthetic = ex.gradcam_findings({"synthetic-cpu": {**new, "data": {"pages": {"source": "synthetic"}}}})
+    assert "never evidence" in synthetic and "Verdicts" not in synthetic
+
+
+def _loader(extra: dict | None = None):
+    ptbxl = {"runs": [{"seed": s, "metrics": m(v)} for s, v in enumerate((0.66, 0.68, 0.67))], "n_test": 100}
+    ptbxl["summary"] = summarize([r["metrics"] for r in ptbxl["runs"]])
+    ptbxl["multilabel_summary"] = summarize([{"macro_auc": a} for a in (0.79, 0.80, 0.81)])
+    found = {"05_dataset1": {"dataset1-x": record("dataset1", {"grouped": cv_part([0.85, 0.86, 0.84])}),
+                             "synthetic-y": record("synthetic", {"grouped": cv_part([0.97, 0.97, 0.97])})},
+             "06_dataset2": {"kaggle_standin-x": record("kaggle_standin", _ood(True))},
+             "07_ptbxl": {"ptbxl-x": record("ptbxl", ptbxl)},
+             "08_ablations": {"synthetic-cpu": record("synthetic", {})}, **(extra or {})}
+    return lambda chapter: found.get(chapter, {})
+
+
+def test_claim_rows_one_per_number_and_protocol_then_the_claims_that_are_not_numbers() -> None:
+    rows, protocols = pvo.claim_rows(_loader())
+    assert [p.tag for p in protocols] == ["A", "B", "C"]  # Dataset I grouped, the stand-in, PTB-XL; no synthetic run
+    assert protocols[0].run == ("05_dataset1", "dataset1-x") and "duplicate-aware" in protocols[0].text
+    d1 = [r for r in rows if r.group == "Dataset I"]
+    assert [r.claim for r in d1] == ["Dataset I accuracy", "Dataset I precision (macro)", "Dataset I recall (macro)",
+                                     "Dataset I F1 (macro)"]
+    assert d1[0].ours == "0.850 ± 0.010 [0.790, 0.910]" and d1[0].protocol == "A"
+    assert d1[0].verdict.verdict == "does not hold" and d1[0].reason == "the paper's number is above every interval"
+    assert [u[0] for u in d1[0].units] == ["seed 0", "seed 1", "seed 2"] and d1[0].units[0][2] == pytest.approx((0.8, 0.9))
+    d2 = [r for r in rows if r.group == "Dataset II"]
+    assert len(d2) == 4 and {r.verdict.verdict for r in d2} == {"inconclusive"}
+    assert d2[0].reason == "a stand-in only (there: does not hold)"
+    pt = [r for r in rows if r.group == "PTB-XL"]
+    assert [r.claim for r in pt] == ["PTB-XL accuracy", "PTB-XL F1 (weighted)"]
+    claims = {r.claim.split(" [")[0]: r for r in rows if r.group == "not a number"}
+    assert len(claims) == len(pvo.CLAIM_TESTS) + 1
+    pre = claims["self-supervised pretraining with a modified SimCLR helps"]
+    assert pre.verdict.verdict == "inconclusive" and pre.ours == "08_ablations: only synthetic results, never evidence"
+    assert "`simcardionet-lite run ablations --preset cpu --data-root DATASET1` would produce it" in pre.reason
+    assert "nothing committed" in claims["Grad-CAM maps focus on clinically relevant ECG regions"].ours
+    sota = next(r for r in claims.values() if "PTB-XL" in r.claim)
+    assert sota.protocol == "C" and sota.ours == "multi-label macro AUC 0.800 ± 0.010 (C)"
+    assert sota.verdict.name == "unstated-numbers rule" and "0.930" in sota.reason
+
+
+def test_claim_rows_judge_a_real_ablation_and_gradcam_run() -> None:
+    def arm(vals):
+        return {"label": "x", "runs": [{"seed": s, "metrics": m(v)} for s, v in enumerate(vals)]}
+
+    abl = record("dataset1", {"arms": {"full": arm([0.8, 0.82, 0.81]), "scratch": arm([0.7, 0.71, 0.72]),
+                                       "lam0": arm([0.85, 0.7, 0.8])}})
+    cam = record("dataset1", {"runs": [{**study(0.1), "seed": 0}]}, seeds=[0])
+    rows, protocols = pvo.claim_rows(_loader({"08_ablations": {"dataset1-cpu": abl}, "10_gradcam": {"dataset1-cpu": cam}}))
+    claims = {r.claim.split(" [")[0]: r for r in rows if r.group == "not a number"}
+    pre = claims["self-supervised pretraining with a modified SimCLR helps"]
+    assert pre.verdict.verdict == "holds" and pre.protocol == "D" and pre.reason == "full above scratch in 3 of 3 seeds"
+    assert pre.ours == "full minus scratch: macro-F1 +0.090 to +0.110, above in 3 of 3 seeds"
+    assert claims["a hybrid loss combining InfoNCE with cosine similarity"].verdict.verdict == "inconclusive"  # 1 of 3
+    unf = claims["progressive layer unfreezing reduces overfitting"]
+    assert unf.verdict.verdict == "inconclusive" and unf.ours == "arms missing"
+    assert "comparison rule" in vd.rules_markdown([unf.verdict]) and ": ." not in vd.rules_markdown([unf.verdict])
+    cam_row = claims["Grad-CAM maps focus on clinically relevant ECG regions"]
+    assert cam_row.verdict.verdict == "holds" and cam_row.reason == "faithful: holds; favours the traces: holds"
+    assert cam_row.ours.startswith("deletion AUC, random maps minus Grad-CAM +0.200") and "A 0.40, B 0.40" in cam_row.ours
+    assert [p.run[0] for p in protocols][3:] == ["08_ablations", "08_ablations", "08_ablations", "10_gradcam"]
+
+
+def test_claims_markdown_and_figure() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simcardionet_lite.experiments.report.figures import plot_claims
+
+    rows, protocols = pvo.claim_rows(_loader())
+    table = pvo.claims_markdown(rows).splitlines()
+    assert table[0].startswith("| claim | paper | ours") and len(table) == 2 + len(rows)
+    assert table[2] == ("| Dataset I accuracy | 0.975 | 0.850 ± 0.010 [0.790, 0.910] | A | **does not hold**: the "
+                        "paper's number is above every interval |")
+    assert all(line.count(" | ") == 4 for line in table[2:])  # no stray pipe splits a cell
+    assert pvo.protocols_markdown(protocols).splitlines()[0].startswith("* **A**: Dataset I, 3-fold CV")
+    assert pvo.protocols_markdown([]) == "*No committed real-data run yet.*"
+    fig = plot_claims(rows)
+    ax = fig.axes[0]
+    numeric = [r for r in rows if r.units and r.paper is not None]
+    diamonds = [ln for ln in ax.lines if ln.get_marker() == "D"]
+    assert len(diamonds) == len(numeric) == 10 and float(np.asarray(diamonds[0].get_xdata())[0]) == 0.975
+    plt.close(fig)
