@@ -65,7 +65,8 @@ def preprocess(page: np.ndarray, preprocessing: Mapping[str, Any] | Config) -> t
 
     spec = preprocessing_of(preprocessing) if isinstance(preprocessing, Config) else preprocessing
     img = prepare_page(page, spec)
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
+    # a copy: the prepared page may be a read-only view, which torch.from_numpy warns about
+    return torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
 
 
 def _warn_if_other_page_preparation(preprocessing: Mapping[str, Any], path: str | Path) -> None:
