@@ -40,7 +40,9 @@ def run(tmp_path_factory, clean_ptbxl_tree):
     ds = build_dataset(cfg.data, seed=cfg.seed)
     tr, te = holdout_split(ds.labels, ds.groups, 3, 0)
     train, test = ex.subset(ds, tr), ex.subset(ds, te)
-    return cfg, ds, train, test, ex.pretraining_corpus(cfg, ds, train)
+    corpus = ex.pretraining_corpus(cfg, ds, train)
+    # the corpus holds one page per duplicate cluster of the training part (test below)
+    return cfg, ds, ex.distinct_pages(train), test, corpus
 
 
 def test_entries_parse_and_bad_ones_name_themselves_and_the_fix() -> None:
@@ -119,7 +121,7 @@ def test_no_split_pretrains_on_a_test_page(tmp_path, clean_ptbxl_tree) -> None:
         corpus = ex.pretraining_corpus(cfg, ds, ex.subset(ds, tr))
         test = ex.subset(ds, te)
         assert not set(corpus.ids) & set(test.ids)
-        assert set(ex.subset(ds, tr).ids) <= set(corpus.ids)
+        assert set(ex.distinct_pages(ex.subset(ds, tr)).ids) <= set(corpus.ids)
         test_pages = {p.tobytes() for p in test.images_uint8()}
         assert not any(p.tobytes() in test_pages for p in corpus.images_uint8()[corpus.n_labelled:])
 
@@ -193,7 +195,28 @@ def test_a_cv_run_pretrains_each_fold_on_its_corpus_and_records_it(tmp_path) -> 
     recs = [f["pretrain"]["corpus"] for f in folds]
     assert [f["pretrain"]["cached"] for f in folds] == [False, False]  # two training sets: two corpora, two encoders
     assert len({r["fingerprint"] for r in recs}) == 2
-    for f, r in zip(folds, recs):
-        assert r["n_labelled"] == f["n_train"] and r["n"] == f["n_train"] + 4
+    splits = cv_splits(ds.labels, ds.groups, 2, protocol="grouped", seed=cfg.seed)
+    for f, r, (tr, _) in zip(folds, recs, splits):
+        assert len(tr) == f["n_train"]
+        assert r["n_labelled"] == len(np.unique(ds.groups[tr])) < f["n_train"]  # one page per duplicate cluster
+        assert r["n"] == r["n_labelled"] + 4
         assert r["extra"]["synthetic:1"]["n"] == 4
     json.dumps(recs)  # JSON-ready, as results files are
+
+
+def test_the_corpus_holds_one_page_per_duplicate_cluster(tmp_path) -> None:
+    """Byte-identical copies would be positives the contrastive loss pushes apart: one page per cluster."""
+    cfg = _cfg(tmp_path, **{"data.duplicate_fraction": 0.5})
+    ds = build_dataset(cfg.data, seed=cfg.seed)
+    tr, _ = holdout_split(ds.labels, ds.groups, 3, 0)
+    train = ex.subset(ds, tr)
+    assert len(np.unique(train.groups)) < len(train), "the stand-in has copies in its training part"
+    pool = ex.pretraining_corpus(cfg, ds, train)
+    assert len(pool) == len(np.unique(train.groups)) and len(np.unique(pool.groups)) == len(pool)
+    assert set(pool.ids) <= set(train.ids)
+    everything = ex.pretraining_corpus(replace(cfg, pretrain=replace(cfg.pretrain, corpus="all_pages")), ds, train)
+    assert len(everything) == len(np.unique(ds.groups))
+    with_extra = ex.pretraining_corpus(replace(cfg, pretrain=replace(cfg.pretrain, extra_corpus=("synthetic:1",))), ds, train)
+    assert len(with_extra) == len(pool) + len(ds.classes), "the extra pages come on top of the distinct training pages"
+    no_copies = ex.subset(ds, np.unique(ds.groups, return_index=True)[1])
+    assert ex.distinct_pages(no_copies) is no_copies

@@ -107,8 +107,22 @@ def pretrained_encoder(
     return model, info
 
 
+def distinct_pages(ds: Any) -> Any:
+    """``ds`` thinned to one page per duplicate cluster (unchanged when its groups are patients or it has no copies).
+
+    Why for pretraining: two byte-identical pages in one contrastive batch are a positive pair
+    the loss treats as a negative; Dataset I's 239 MI files are 30 distinct pages, so a batch of
+    its training pages holds many such pairs.
+    """
+    if getattr(ds, "groups_are", "duplicates") != "duplicates":
+        return ds
+    first = first_per_group(np.asarray(ds.groups))
+    return ds if len(first) == len(ds) else subset(ds, first)
+
+
 def pretraining_corpus(cfg: Config, dataset: Any, train_ds: Any) -> Any:
-    """The pages an evaluation's encoder is pretrained on: its training pages, or every page (``pretrain.corpus``).
+    """The distinct pages an evaluation's encoder is pretrained on (one per duplicate cluster,
+    :func:`distinct_pages`): its training pages, or every page (``pretrain.corpus``).
 
     With ``pretrain.extra_corpus`` (only with ``"train_pages"``; the config refuses it with
     ``"all_pages"``) the training pages plus unlabelled pages of other sources, prepared as the
@@ -119,7 +133,8 @@ def pretraining_corpus(cfg: Config, dataset: Any, train_ds: Any) -> Any:
     if corpus not in ("train_pages", "all_pages"):
         raise ValueError(f"pretrain.corpus must be 'train_pages' or 'all_pages', got {corpus!r}")
     if corpus == "all_pages":
-        return dataset
+        return distinct_pages(dataset)
+    train_ds = distinct_pages(train_ds)
     sources = cfg.pretrain.extra_sources()
     if not sources:
         return train_ds
@@ -163,7 +178,7 @@ def fit_and_evaluate(
 ) -> dict[str, Any]:
     """Pretrain (when ``finetune.init == "pretrained"``), fine-tune on ``train_ds``, score ``test_ds``.
 
-    The encoder is pretrained on ``pretrain_ds`` (default ``train_ds``). Early stopping watches
+    The encoder is pretrained on ``pretrain_ds`` (default: ``train_ds``'s distinct pages). Early stopping watches
     ``val_ds`` when given (PTB-XL's fold 9), else a group-aware split of ``train_ds``. Returns
     the metrics (with bootstrap intervals), probabilities, labels, the fine-tuning history, the
     pretraining record (cache hit or miss), which positions of ``train_ds`` were fitted and which
@@ -177,7 +192,7 @@ def fit_and_evaluate(
     num_classes = len(train_ds.classes)
     info: dict[str, Any] = {"init": cfg.finetune.init}
     if uses_pretraining(cfg):
-        model, info = pretrained_encoder(cfg, pretrain_ds if pretrain_ds is not None else train_ds, num_classes,
+        model, info = pretrained_encoder(cfg, pretrain_ds if pretrain_ds is not None else distinct_pages(train_ds), num_classes,
                                          seed=seed, progress=progress)
     else:
         seed_everything(seed)
@@ -238,6 +253,7 @@ __all__ = [
     "data_identity",
     "encoder_key",
     "pretrained_encoder",
+    "distinct_pages",
     "pretraining_corpus",
     "score",
     "fit_and_evaluate",
