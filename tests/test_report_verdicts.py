@@ -233,3 +233,32 @@ def test_claims_markdown_and_figure() -> None:
     diamonds = [ln for ln in ax.lines if ln.get_marker() == "D"]
     assert len(diamonds) == len(numeric) == 10 and float(np.asarray(diamonds[0].get_xdata())[0]) == 0.975
     plt.close(fig)
+
+
+def le_result(pre: dict[float, list[float]], scr: dict[float, list[float]]) -> dict:
+    rows = [{"seed": s, "fraction": f, "arm": arm, "n_labels": 10, "metrics": m(v)}
+            for arm, d in (("pretrained", pre), ("scratch", scr)) for f, vals in d.items() for s, v in enumerate(vals)]
+    curves = {arm: {str(f): summarize([m(v) for v in vals]) for f, vals in d.items()}
+              for arm, d in (("pretrained", pre), ("scratch", scr))}
+    return {"fractions": sorted(pre), "seeds": [0, 1, 2], "rows": rows, "curves": curves}
+
+
+def test_label_efficiency_verdicts_per_fraction_and_on_the_claim() -> None:
+    from simcardionet_lite.experiments.report.findings import label_efficiency_findings, label_efficiency_verdicts
+
+    helps = le_result({0.1: [0.6, 0.7, 0.65], 0.25: [0.8, 0.8, 0.8], 1.0: [0.85, 0.8, 0.9]},
+                      {0.1: [0.4, 0.5, 0.45], 0.25: [0.7, 0.75, 0.7], 1.0: [0.86, 0.85, 0.85]})
+    v = label_efficiency_verdicts(helps)
+    assert [v[k].verdict for k in ("10 %", "25 %", "100 %", "claim")] == ["holds", "holds", "inconclusive", "holds"]
+    assert "+0.200" in v["10 %"].evidence and "3 of 3" in v["10 %"].evidence
+    mixed = le_result({0.1: [0.6, 0.4, 0.65], 0.25: [0.6, 0.6, 0.6]}, {0.1: [0.4, 0.5, 0.45], 0.25: [0.7, 0.75, 0.7]})
+    v = label_efficiency_verdicts(mixed)
+    assert (v["10 %"].verdict, v["25 %"].verdict, v["claim"].verdict) == ("inconclusive", "does not hold", "inconclusive")
+    worse = le_result({0.1: [0.3, 0.3, 0.3]}, {0.1: [0.4, 0.5, 0.45]})
+    assert label_efficiency_verdicts(worse)["claim"].verdict == "does not hold"
+    assert label_efficiency_verdicts(le_result({1.0: [0.9] * 3}, {1.0: [0.8] * 3}))["claim"].verdict == "inconclusive"
+    real = record("dataset1", helps, config={"pretrain": {"extra_corpus": ["synthetic:50"]}})
+    text = label_efficiency_findings({"le-cpu": real})
+    assert "`le-cpu`" in text and "synthetic:50" in text and "10 % of the training clusters" in text
+    assert "**holds** by the labels rule" in text and "*The labels rule*" in text
+    assert label_efficiency_findings({"syn": record("synthetic", helps)}) == label_efficiency_findings({})

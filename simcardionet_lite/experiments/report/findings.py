@@ -8,7 +8,7 @@ with nothing committed it says so instead of inventing a number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from simcardionet_lite.experiments.report.banner import data_kind, run_caveats, run_description
@@ -266,4 +266,60 @@ def gradcam_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) if lines else NO_RUN
 
 
-__all__ = ["NO_RUN", "dataset1_findings", "dataset2_findings", "gradcam_findings", "ptbxl_findings"]
+LABELS_RULE = ("holds if the pretrained and fine-tuned network beats the same network from scratch by the comparison "
+               "rule at every fraction of labels below 100 %; does not hold if it is above scratch in no seed at any "
+               "of those fractions; inconclusive otherwise")
+
+
+def _arm_seeds(rows: Sequence[Mapping[str, Any]], arm: str, frac: float) -> dict[str, Any]:
+    """``{"per_seed": [...]}`` of one label-efficiency arm at one fraction (the shape the verdicts read)."""
+    return {"per_seed": [r for r in rows if r["arm"] == arm and float(r["fraction"]) == float(frac)]}
+
+
+def label_efficiency_verdicts(res: Mapping[str, Any]) -> dict[str, Verdict]:
+    """Per fraction, pretrained vs scratch (comparison rule), and the claim over the fractions below 100 %."""
+    rows = res.get("rows") or []
+    out: dict[str, Verdict] = {}
+    for frac in res.get("fractions") or []:
+        out[f"{100 * float(frac):g} %"] = comparison_verdict(_arm_seeds(rows, "pretrained", frac),
+                                                             _arm_seeds(rows, "scratch", frac),
+                                                             ("pretrained + fine-tuned", "scratch"))
+    few = [v for k, v in out.items() if k != "100 %"]
+    if not few:
+        claim = Verdict("inconclusive", LABELS_RULE, "no fraction below 100 % was run", "labels rule")
+    else:
+        kinds = {v.verdict for v in few}
+        verdict = ("holds" if kinds == {"holds"} else "does not hold" if kinds == {"does not hold"} else "inconclusive")
+        claim = Verdict(verdict, LABELS_RULE, "; ".join(f"{k} labels: {v.verdict}" for k, v in out.items() if k != "100 %"),
+                        "labels rule", parts=tuple(few[:1]))
+    out["claim"] = claim
+    return out
+
+
+def label_efficiency_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
+    """Chapter 9's findings: per committed real-data run, macro-F1 of each arm at each fraction over
+    seeds, what the pretraining corpus held, and the verdicts (per fraction and on the claim)."""
+    lines: list[str] = []
+    for tag, d in committed.items():
+        res = d.get("metrics") or {}
+        if not res.get("rows") or data_kind(d) != "real":
+            continue
+        pre = (d.get("config") or {}).get("pretrain") or {}
+        extra = ", ".join(pre.get("extra_corpus") or []) or "none"
+        lines += [f"**`{tag}`** ({run_description(d)}): the grouped hold-out split of each seed; the encoder was "
+                  f"pretrained on that split's distinct training pages plus extra unlabelled pages ({extra}), never "
+                  f"on a test page. Macro-F1, mean ± SD over seeds:", ""]
+        arms = [a for a in ("pretrained", "scratch", "linear_probe", "random_probe") if a in (res.get("curves") or {})]
+        for frac in res.get("fractions") or []:
+            cells = "; ".join(f"{a.replace('_', ' ')} {fmt_ms(res['curves'][a].get(str(frac)), 'macro_f1')}" for a in arms)
+            lines.append(f"* **{100 * float(frac):g} % of the training clusters**: {cells}")
+        v = label_efficiency_verdicts(res)
+        lines += [""] + _caveats(d)
+        lines += _verdict_lines("Verdicts (pretrained + fine-tuned against the same network from scratch):",
+                                [(f"Pretraining helps at {k} labels", v[k]) for k in v if k != "claim"]
+                                + [("Contrastive pretraining reduces the need for labelled data [CSS]", v["claim"])])
+    return "\n".join(lines) if lines else NO_RUN
+
+
+__all__ = ["NO_RUN", "LABELS_RULE", "dataset1_findings", "dataset2_findings", "gradcam_findings",
+           "label_efficiency_findings", "label_efficiency_verdicts", "ptbxl_findings"]
