@@ -40,7 +40,7 @@ from simcardionet_lite.experiments.report.committed import (committed_cv_table, 
                                                             committed_ptbxl_table)
 from simcardionet_lite.experiments.report.format import TABLE_KEYS, ci, fmt, fmt_ci, fmt_ms, fmt_runs, runs_of, value
 from simcardionet_lite.experiments.report.findings import (dataset1_findings, dataset2_findings, gradcam_findings,
-                                                         ptbxl_findings)
+                                                         label_efficiency_findings, ptbxl_findings)
 from simcardionet_lite.experiments.report.paper_vs_ours import paper_vs_ours
 from simcardionet_lite.experiments.report.verdicts import Verdict, comparison_verdict, value_verdict
 from simcardionet_lite.experiments.report.readings import ablation_reading, label_efficiency_reading
@@ -61,7 +61,7 @@ __all__ = [
     "committed_cv_table", "committed_ood_table", "committed_ptbxl_table",
     "TABLE_KEYS", "ci", "fmt", "fmt_ci", "fmt_ms", "fmt_runs", "runs_of", "value",
     "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "dataset1_findings", "dataset2_findings",
-    "gradcam_findings", "ptbxl_findings",
+    "gradcam_findings", "label_efficiency_findings", "ptbxl_findings",
     "Verdict", "comparison_verdict", "value_verdict",
     "arms_table", "counts_table", "cv_table", "gradcam_region_table", "label_efficiency_table", "metrics_table",
     "per_class_table", "protocols_table", "seeds_table",
