@@ -301,6 +301,35 @@ def test_encoder_key_follows_the_pages_not_where_the_config_says_they_came_from(
     assert ex.encoder_key(cfg, other_pages, 0) != ex.encoder_key(cfg, ds, 0)
 
 
+def test_encoder_key_follows_the_code_that_pretrains(tmp_path, monkeypatch) -> None:
+    """Same config, pages and seed, other pretraining code: another encoder (the cache must not hand back the old one)."""
+    from simcardionet_lite.data.factory import build_dataset
+    from simcardionet_lite.experiments import engine
+
+    cfg = ex.get("dataset1_cv").config("smoke", overrides=_tiny(tmp_path))
+    ds = build_dataset(cfg.data, seed=0)
+    before = ex.encoder_key(cfg, ds, 0)
+    v = engine.code_version()
+    assert len(v) == 12 and engine.code_version() == v  # stable within a process
+    assert engine.code_version(("augment",)) != engine.code_version(("losses",))
+    pkg = tmp_path / "pkg"
+    for m in engine.ENCODER_CODE:  # a copy of the package's sources with one byte of the loss changed
+        (pkg / m).parent.mkdir(parents=True, exist_ok=True)
+    real = engine.Path(engine.__file__).resolve().parents[1]
+    for m in engine.ENCODER_CODE:
+        text = (real / f"{m}.py").read_bytes()
+        (pkg / f"{m}.py").write_bytes(text + (b"\n# changed\n" if m == "losses" else b""))
+    monkeypatch.setattr(engine, "__file__", str(pkg / "experiments" / "engine.py"))
+    engine.code_version.cache_clear()
+    try:
+        assert engine.code_version() != v
+        assert ex.encoder_key(cfg, ds, 0) != before
+    finally:
+        monkeypatch.undo()
+        engine.code_version.cache_clear()
+    assert ex.encoder_key(cfg, ds, 0) == before
+
+
 @pytest.mark.slow
 def test_dataset1_recipe_fits_its_arms_on_the_same_folds_and_saves_the_models(tmp_path) -> None:
     from simcardionet_lite.checkpoint import load_checkpoint

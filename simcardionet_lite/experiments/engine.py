@@ -13,10 +13,12 @@ means a number in any chapter comes from the same code path:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,27 @@ log = logging.getLogger(__name__)
 ENCODER_SECTIONS = ("model", "loss", "aug_pretrain", "pretrain")
 #: the data fields that change how a page is prepared; *which* pages (and their bytes) is data_identity's part
 PAGE_FIELDS = ("image_size", "crop_header_footer", "grayscale", "panels")
+
+
+#: the package modules whose code shapes a pretrained encoder: their source bytes are part of its cache key
+ENCODER_CODE = ("augment", "losses", "runtime", "train/pretrain", "train/views", "model/__init__", "model/backbone",
+                "model/heads", "model/resnet", "data/corpus")
+
+
+@functools.lru_cache(maxsize=None)
+def code_version(modules: tuple[str, ...] = ENCODER_CODE) -> str:
+    """A short hash of the source bytes of ``modules`` (paths under the package, without ``.py``) and torch's version.
+
+    Why: an encoder cached by an earlier version of the pretraining code (another augmentation,
+    another loss) has the same config and pages as today's; keyed on config and data alone, the
+    cache would hand it back and a re-run would silently not pretrain with the code it ran.
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(f"torch {torch.__version__}".encode())
+    for m in modules:
+        h.update(f"\0{m}\0".encode())
+        h.update((root / f"{m}.py").read_bytes())
+    return h.hexdigest()[:12]
 
 
 def build_model(cfg: Config, num_classes: int) -> torch.nn.Module:
@@ -59,18 +82,17 @@ def data_identity(ds: Any) -> str:
 
 def encoder_key(cfg: Config, dataset: Any, seed: int) -> str:
     """Cache key of a pretrained encoder: the config sections that change it, how pages are
-    prepared, which pages (content fingerprint and ids) and the seed.
+    prepared, which pages (content fingerprint and ids), the seed and the code that pretrains
+    (:func:`code_version`).
 
     Why not the whole ``data`` section: it also says where the data came from and what a recipe
     tests on (Dataset II's page style, a cache folder), which do not change an encoder trained on
     these pages; keying on it made recipes that pretrain on the same pages miss each other's encoder.
     """
     d = cfg.to_dict()
-    if not d["pretrain"]["extra_corpus"]:  # no extra pages: the key an encoder had before that field existed
-        del d["pretrain"]["extra_corpus"]
     spec = {**{s: d[s] for s in ENCODER_SECTIONS}, "pages": {k: d["data"][k] for k in PAGE_FIELDS}}
     sections = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    return hashlib.sha256(f"{sections}|{data_identity(dataset)}|{seed}".encode()).hexdigest()[:20]
+    return hashlib.sha256(f"{sections}|{data_identity(dataset)}|{seed}|{code_version()}".encode()).hexdigest()[:20]
 
 
 def pretrained_encoder(
@@ -246,7 +268,9 @@ def baseline_cv(cfg: Config, dataset: Any, protocol: str = "grouped", *, seed: i
 
 
 __all__ = [
+    "ENCODER_CODE",
     "ENCODER_SECTIONS",
+    "code_version",
     "PAGE_FIELDS",
     "baseline_cv",
     "build_model",
