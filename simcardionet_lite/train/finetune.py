@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: tqdm.auto warns in a kernel without ipywidgets (a stderr box on every built page)
 
 from simcardionet_lite.augment import finetune_transform, mosaic_grid
 from simcardionet_lite.config import Config

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: tqdm.auto warns in a kernel without ipywidgets (a stderr box on every built page)
 
 from simcardionet_lite.augment import mosaic_grid, ssl_views
 from simcardionet_lite.checkpoint import load_checkpoint, save_checkpoint, unwrap
