@@ -46,3 +46,22 @@ def test_launch_urls_point_at_notebooks() -> None:
     # anything that is not a chapter source is left alone
     for url in ("https://github.com/o/r/blob/main/README.md", "https://x/book/notes.md", colab + "notebooks/00_intro.ipynb"):
         assert notebook_url(url) == url
+
+
+def test_math_renders_from_a_local_mathjax_copy() -> None:
+    """MathJax comes from a registry package copied into the build, not a CDN: math renders offline."""
+    import importlib.util
+
+    sphinx = config()["sphinx"]
+    assert "sphinx-mathjax-offline" in sphinx["extra_extensions"]
+    path = sphinx["config"]["mathjax_path"]
+    assert not path.startswith(("http:", "https:", "//"))
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    assert spec is not None, "pip install -r requirements/lock.txt installs sphinx-mathjax-offline"
+    static = Path(spec.origin).parent / "static"
+    assert (static / path).is_file(), f"{path} is not in the package's static/ folder"
+    assert (static / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    built = ROOT / "_build" / "html" / "book" / "03_hybrid_loss.html"  # a chapter with math
+    if built.exists() and (ROOT / "_build" / "html" / "_static" / "mathjax").is_dir():  # after a `make book` with this config
+        html = built.read_text()
+        assert f'src="../_static/{path}"' in html and "cdn.jsdelivr" not in html
