@@ -77,6 +77,8 @@ CLAIMS: dict[str, tuple[str, str]] = {
 #: github.com/helme/ecg_ptbxl_benchmarking. Macro AUC on fold 10 (train 1-8, val 9), models on
 #: the 100 Hz *signals* of the full dataset (21,799 records), multi-label; the number in
 #: brackets of the leaderboard (bootstrap spread) is kept as ``spread``.
+#: records in the full PTB-XL (Wagner et al. 2020, PhysioNet, v1.0.3): the scale a result on a sample is read against
+PTBXL_RECORDS = 21799
 PTBXL_BENCHMARK_SOURCE = "Strodthoff et al. 2021, IEEE JBHI, doi 10.1109/JBHI.2020.3022989 (leaderboard)"
 PTBXL_SUPERCLASS_AUC: dict[str, dict[str, float]] = {
     "resnet1d_wang": {"macro_auc": 0.930, "spread": 0.005},

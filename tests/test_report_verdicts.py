@@ -262,3 +262,20 @@ def test_label_efficiency_verdicts_per_fraction_and_on_the_claim() -> None:
     assert "`le-cpu`" in text and "synthetic:50" in text and "10 % of the training clusters" in text
     assert "**holds** by the labels rule" in text and "*The labels rule*" in text
     assert label_efficiency_findings({"syn": record("synthetic", helps)}) == label_efficiency_findings({})
+
+
+def test_learning_curve_reading_fits_the_gain_per_doubling_and_says_it_extrapolates() -> None:
+    from simcardionet_lite import paper
+    from simcardionet_lite.experiments.report.findings import learning_curve_reading
+
+    pts = [{"n_train": n, "seed": s, "metrics": {"macro_f1": f + 0.01 * (s - 1), "macro_auc": a}}
+           for n, f, a in ((100, 0.40, 0.70), (200, 0.45, 0.72), (400, 0.50, 0.74)) for s in range(3)]
+    data = {"train": {"n": 400, "excluded": {"x": 100}}, "val": {"n": 50, "excluded": {}},
+            "test": {"n": 40, "excluded": {"x": 10}}, "ml_train": {"n": 999}}  # sample: 600 records; ml_* not counted
+    text = learning_curve_reading({"metrics": {"learning_curve": pts}, "data": data})
+    scale = paper.PTBXL_RECORDS / 600
+    assert "macro-f1 0.400 / 0.450 / 0.500 at 100 / 200 / 400" in text and "+0.050 per doubling" in text
+    assert f"about {400 * scale:,.0f} such records" in text
+    assert f"at {0.5 + 0.05 * np.log2(scale):.2f}" in text and "not a measurement" in text
+    assert "single-label macro-AUC 0.700 / 0.720 / 0.740" in text and "+0.020 per doubling" in text
+    assert learning_curve_reading({"metrics": {"learning_curve": pts[:3]}, "data": data}) is None  # one size only

@@ -74,6 +74,50 @@ def _per_class(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def learning_curve_reading(d: Mapping[str, Any], keys: Sequence[str] = ("macro_f1", "macro_auc")) -> str | None:
+    """What a committed PTB-XL run's learning curve says about scale: the mean score per training-set
+    size, the gain per doubling of the records (least squares in log2 of the records), and where a
+    straight line would put the full PTB-XL's training folds (an extrapolation, said so)."""
+    import numpy as np
+
+    from simcardionet_lite import paper
+    from simcardionet_lite.experiments.report.format import value
+
+    points = (d.get("metrics") or {}).get("learning_curve") or []
+    by_n: dict[int, dict[str, list[float]]] = {}
+    for p in points:
+        for k in keys:
+            v = value(p.get("metrics"), k)
+            if v is not None:
+                by_n.setdefault(int(p["n_train"]), {}).setdefault(k, []).append(float(v))
+    ns = sorted(by_n)
+    if len(ns) < 2:
+        return None
+    data = d.get("data") or {}  # the single-label splits, each with the records it left out: the whole sample once
+    parts = [data[s] for s in ("train", "val", "test") if isinstance(data.get(s), Mapping)]
+    sample = sum(int(x.get("n", 0)) + sum((x.get("excluded") or {}).values()) for x in parts)
+    scale = paper.PTBXL_RECORDS / sample if sample else None
+    cells = []
+    for k in keys:
+        have = [n for n in ns if k in by_n[n]]
+        if len(have) < 2:
+            continue
+        means = [float(np.mean(by_n[n][k])) for n in have]
+        slope, icpt = np.polyfit(np.log2(have), means, 1)
+        name = {"macro_auc": "single-label macro-AUC"}.get(k, k.replace("_", "-"))
+        line = (f"{name} " + " / ".join(f"{v:.3f}" for v in means)
+                + f" at {' / '.join(str(n) for n in have)} training records: {slope:+.3f} per doubling")
+        if scale:
+            line += (f"; a straight line in log(records) would put the full dataset's training folds (about "
+                     f"{have[-1] * scale:,.0f} such records, {np.log2(scale):.1f} doublings on) at "
+                     f"{icpt + slope * np.log2(have[-1] * scale):.2f}")
+        cells.append(line)
+    if not cells:
+        return None
+    return ("* *Learning curve* (mean over seeds; the extrapolation is a straight line drawn past the measurements, "
+            "not a measurement, and such curves usually bend down): " + "; ".join(cells))
+
+
 def ptbxl_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
     """Chapter 7's findings: per committed run, scores over seeds, per-class recall and how often
     each class was predicted (a model that never predicts a class has collapsed), and the verdicts."""
@@ -114,6 +158,9 @@ def ptbxl_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
         if base["per_seed"] and value(runs[0]["metrics"], "macro_f1") is not None:
             lines.append(f"* *The network is better than the pixel baseline (macro-F1)*: "
                          f"{comparison_verdict(mine, base, ('the network', 'the pixel baseline')).markdown()}")
+        curve = learning_curve_reading(d)
+        if curve:
+            lines.append(curve)
         lines.append("")
     if not lines:
         return NO_RUN
@@ -322,4 +369,4 @@ def label_efficiency_findings(committed: Mapping[str, Mapping[str, Any]]) -> str
 
 
 __all__ = ["NO_RUN", "LABELS_RULE", "dataset1_findings", "dataset2_findings", "gradcam_findings",
-           "label_efficiency_findings", "label_efficiency_verdicts", "ptbxl_findings"]
+           "label_efficiency_findings", "label_efficiency_verdicts", "learning_curve_reading", "ptbxl_findings"]
