@@ -118,7 +118,7 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("recipe", nargs="?", help="recipe name (dataset1_cv) or its chapter (05_dataset1, 05)")
     p.add_argument("--list", action="store_true", help="list the registered recipes and exit")
-    p.add_argument("--preset", default="smoke", help="config preset: smoke, cpu or paper")
+    p.add_argument("--preset", default="smoke", help="config preset: smoke, cpu, cpu_pretrain or paper")
     p.add_argument("--data-root", default=None, help="the real dataset folder (default: the synthetic stand-in)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SETTINGS_HELP)
     p.add_argument("--tag", default=None, help="results folder suffix (default: the preset)")

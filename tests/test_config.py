@@ -67,7 +67,7 @@ def test_provenance_table_lists_both_presets() -> None:
     assert "aug_pretrain.rotation_deg" in set(t.field) and "aug_finetune.rotation_deg" in set(t.field)
 
 
-@pytest.mark.parametrize("name", ["smoke", "cpu", "paper"])
+@pytest.mark.parametrize("name", ["smoke", "cpu", "cpu_pretrain", "paper"])
 def test_presets_round_trip(name: str) -> None:
     cfg = load_preset(name)
     assert cfg.preset == name
@@ -122,3 +122,17 @@ def test_dead_config_is_gone_and_defaults_agree() -> None:
     loss = HybridContrastiveLoss()
     assert (loss.temperature, loss.lam) == (LossConfig().temperature, LossConfig().lam)
     assert load_preset("paper").pretrain.corpus == "train_pages"  # inductive at full size
+
+
+def test_cpu_pretrain_is_cpu_with_the_two_stages_and_its_scratch_arm_is_cpu() -> None:
+    """The pretraining questions compare against the tuned cpu preset, not a weakened copy."""
+    from simcardionet_lite.experiments.arms import arm_config
+
+    cpu, pre = load_preset("cpu"), load_preset("cpu_pretrain")
+    assert pre.finetune.init == "pretrained" and pre.finetune.unfreeze_schedule[0] == (0, ("head",))
+    assert pre.finetune.lr_decay == 0.5 and pre.pretrain.epochs == 15 and pre.pretrain.corpus == "train_pages"
+    for section in ("data", "model", "loss", "aug_pretrain", "aug_finetune", "eval", "experiment"):
+        assert getattr(pre, section) == getattr(cpu, section), section
+    scratch = arm_config(pre, "scratch").to_dict()
+    assert {k: v for k, v in scratch.items() if k not in ("preset", "pretrain")} == \
+        {k: v for k, v in cpu.to_dict().items() if k not in ("preset", "pretrain")}

@@ -182,7 +182,7 @@ def test_claim_rows_one_per_number_and_protocol_then_the_claims_that_are_not_num
     assert len(claims) == len(pvo.CLAIM_TESTS) + 1
     pre = claims["self-supervised pretraining with a modified SimCLR helps"]
     assert pre.verdict.verdict == "inconclusive" and pre.ours == "08_ablations: only synthetic results, never evidence"
-    assert "`simcardionet-lite run ablations --preset cpu --data-root DATASET1` would produce it" in pre.reason
+    assert "`simcardionet-lite run ablations --preset cpu_pretrain --data-root DATASET1` would produce it" in pre.reason
     assert "nothing committed" in claims["Grad-CAM maps focus on clinically relevant ECG regions"].ours
     sota = next(r for r in claims.values() if "PTB-XL" in r.claim)
     assert sota.protocol == "C" and sota.ours == "multi-label macro AUC 0.800 ± 0.010 (C)"

@@ -363,7 +363,7 @@ def _claims(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
         claim = f"{text} [{src}]"
         if not real:
             have = "only synthetic results, never evidence" if found else "nothing committed"
-            cmd = f"simcardionet-lite run {recipe} --preset cpu --data-root {get(recipe).real_source.upper()}"
+            cmd = f"simcardionet-lite run {recipe} --preset cpu_pretrain --data-root {get(recipe).real_source.upper()}"
             v = no_run_verdict(cmd, have)
             rows.append(ClaimRow("not a number", claim, None, "", f"{chapter}: {have}", v,
                                  f"no committed real-data run; `{cmd}` would produce it"))
