@@ -8,7 +8,7 @@ with nothing committed it says so instead of inventing a number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from simcardionet_lite.experiments.report.banner import data_kind, run_caveats, run_description
@@ -19,6 +19,16 @@ from simcardionet_lite.experiments.report.verdicts import (Verdict, comparison_v
                                                           value_verdict)
 
 NO_RUN = "*No committed real-data run of this chapter yet: the numbers below are the smoke demo's only.*"
+
+
+def _scored_runs(committed: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any],
+                                                                         list[Mapping[str, Any]]]]:
+    """``(tag, results, metrics, runs)`` of each committed run that holds per-seed runs with metrics."""
+    for tag, d in committed.items():
+        m = d.get("metrics") or {}
+        runs = [r for r in runs_of(m) if isinstance(r.get("metrics"), Mapping)]
+        if runs:
+            yield tag, d, m, runs
 
 
 def _seed_cells(part: Mapping[str, Any], key: str) -> str:
@@ -122,15 +132,11 @@ def ptbxl_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
     """Chapter 7's findings: per committed run, scores over seeds, per-class recall and how often
     each class was predicted (a model that never predicts a class has collapsed), and the verdicts."""
     from simcardionet_lite import paper
-    from simcardionet_lite.experiments.report.format import runs_of, value
+    from simcardionet_lite.experiments.report.format import value
 
     acc = paper.RESULTS["ptbxl"].metrics.get("accuracy")
     lines: list[str] = []
-    for tag, d in committed.items():
-        m = d.get("metrics") or {}
-        runs = [r for r in runs_of(m) if isinstance(r.get("metrics"), Mapping)]
-        if not runs:
-            continue
+    for tag, d, m, runs in _scored_runs(committed):
         ml = m.get("multilabel_summary") or {}
         lines.append(f"**`{tag}`** ({run_description(d)}), official fold 10 ({m.get('n_test', '?')} single-label "
                      f"records; test class counts {m.get('test_class_counts', '?')}):")
@@ -204,11 +210,7 @@ def dataset2_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
 
     pr = paper.RESULTS["dataset2"].metrics
     lines: list[str] = []
-    for tag, d in committed.items():
-        m = d.get("metrics") or {}
-        runs = [r for r in runs_of(m) if isinstance(r.get("metrics"), Mapping)]
-        if not runs:
-            continue
+    for tag, d, m, runs in _scored_runs(committed):
         ov, kind = m.get("overlap") or {}, data_kind(d)
         what = {"constructed": _standin_data(d), "real": "real Kaggle-layout pages",
                 "synthetic": "synthetic pages: a test of the code, never evidence"}[kind]
