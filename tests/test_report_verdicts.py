@@ -257,9 +257,10 @@ def test_label_efficiency_verdicts_per_fraction_and_on_the_claim() -> None:
     worse = le_result({0.1: [0.3, 0.3, 0.3]}, {0.1: [0.4, 0.5, 0.45]})
     assert label_efficiency_verdicts(worse)["claim"].verdict == "does not hold"
     assert label_efficiency_verdicts(le_result({1.0: [0.9] * 3}, {1.0: [0.8] * 3}))["claim"].verdict == "inconclusive"
-    real = record("dataset1", helps, config={"pretrain": {"extra_corpus": ["synthetic:50"]}})
+    real = record("dataset1", helps, config={"pretrain": {"extra_corpus": ["synthetic:50", "ptbxl:/home/me/data/ptbxl_sample"]}})
     text = label_efficiency_findings({"le-cpu": real})
-    assert "`le-cpu`" in text and "synthetic:50" in text and "10 % of the training clusters" in text
+    assert "`le-cpu`" in text and "50 synthetic records per class" in text and "10 % of the training clusters" in text
+    assert "folder `ptbxl_sample`" in text and "/home/me" not in text  # no machine path in the book
     assert "**holds** by the labels rule" in text and "*The labels rule*" in text
     assert label_efficiency_findings({"syn": record("synthetic", helps)}) == label_efficiency_findings({})
 

@@ -9,6 +9,7 @@ with nothing committed it says so instead of inventing a number.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from simcardionet_lite.experiments.report.banner import data_kind, run_caveats, run_description
@@ -345,6 +346,16 @@ def label_efficiency_verdicts(res: Mapping[str, Any]) -> dict[str, Verdict]:
     return out
 
 
+def _corpus_entry(entry: str) -> str:
+    """An ``extra_corpus`` entry as a reader should see it: a folder by its name, not the machine's path."""
+    kind, _, arg = str(entry).partition(":")
+    if kind == "ptbxl":
+        return f"the PTB-XL records of the folder `{PurePath(arg).name}`"
+    if kind == "synthetic":
+        return f"{arg} synthetic records per class"
+    return f"`{entry}`"
+
+
 def label_efficiency_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
     """Chapter 9's findings: per committed real-data run, macro-F1 of each arm at each fraction over
     seeds, what the pretraining corpus held, and the verdicts (per fraction and on the claim)."""
@@ -354,7 +365,7 @@ def label_efficiency_findings(committed: Mapping[str, Mapping[str, Any]]) -> str
         if not res.get("rows") or data_kind(d) != "real":
             continue
         pre = (d.get("config") or {}).get("pretrain") or {}
-        extra = ", ".join(pre.get("extra_corpus") or []) or "none"
+        extra = ", ".join(_corpus_entry(e) for e in pre.get("extra_corpus") or []) or "none"
         lines += [f"**`{tag}`** ({run_description(d)}): the grouped hold-out split of each seed; the encoder was "
                   f"pretrained on that split's distinct training pages plus extra unlabelled pages ({extra}), never "
                   f"on a test page. Macro-F1, mean ± SD over seeds:", ""]
