@@ -325,32 +325,29 @@ CLAIM_TESTS: dict[str, tuple[str, str, tuple[str, str] | None]] = {
 }
 
 
+def _gap_cell(runs_a: Sequence[Mapping[str, Any]], runs_b: Sequence[Mapping[str, Any]]) -> str | None:
+    """``"+0.010 to +0.050, above in 3 of 3 seeds"``: macro-F1 of ``runs_a`` minus ``runs_b``, seed by seed."""
+    gaps = paired_gap(per_seed(runs_a), per_seed(runs_b))
+    return f"{gaps[2]:+.3f} to {gaps[3]:+.3f}, above in {gaps[0]} of {gaps[1]} seeds" if gaps else None
+
+
 def _arms_verdict(claim: str, m: Mapping[str, Any], pair: tuple[str, str]) -> tuple[str, Verdict] | None:
     """(ours cell, verdict) of arm ``pair[0]`` against ``pair[1]`` in an ablation or label-efficiency result
-    (label efficiency: chapter 9's verdict on the claim, from every fraction below 100 %)."""
-    a, b = pair
-    if claim == "less_labels":  # chapter 9's verdict (the labels rule over every fraction below 100 %), its cells
-        from simcardionet_lite.experiments.report.findings import label_efficiency_verdicts
+    (label efficiency: chapter 9's verdict on the claim, the labels rule over every fraction below 100 %)."""
+    from simcardionet_lite.experiments.report.findings import label_efficiency_verdicts
 
-        verdicts = label_efficiency_verdicts(m)
-        cells = []
-        for frac in m.get("fractions") or []:
-            gaps = paired_gap(*(per_seed(r for r in m.get("rows", []) if r["arm"] == arm and r["fraction"] == frac)
-                                for arm in pair))
-            if gaps:
-                cells.append(f"{100 * frac:g} % labels {gaps[2]:+.3f} to {gaps[3]:+.3f} ({gaps[0]} of {gaps[1]} seeds above)")
-        return f"{a} minus {b}, macro-F1: " + "; ".join(cells), verdicts["claim"]
-    else:
-        arms = m.get("arms") or {}
-        if a not in arms or b not in arms:
-            return None
-        parts = [{"per_seed": arms[a]["runs"]}, {"per_seed": arms[b]["runs"]}]
-        where = ""
-    v = comparison_verdict(parts[0], parts[1], (a, b))
-    gaps = paired_gap(per_seed(parts[0]["per_seed"]), per_seed(parts[1]["per_seed"]))
-    cell = (f"{a} minus {b}{where}: macro-F1 {gaps[2]:+.3f} to {gaps[3]:+.3f}, above in {gaps[0]} of {gaps[1]} seeds"
-            if gaps else "no seeds in common")
-    return cell, v
+    a, b = pair
+    if claim == "less_labels":
+        rows = m.get("rows", [])
+        cells = [f"{100 * frac:g} % labels {cell}" for frac in m.get("fractions") or []
+                 if (cell := _gap_cell(*([r for r in rows if r["arm"] == arm and r["fraction"] == frac] for arm in pair)))]
+        return f"{a} minus {b}, macro-F1: " + "; ".join(cells), label_efficiency_verdicts(m)["claim"]
+    arms = m.get("arms") or {}
+    if a not in arms or b not in arms:
+        return None
+    runs_a, runs_b = arms[a]["runs"], arms[b]["runs"]
+    v = comparison_verdict({"per_seed": runs_a}, {"per_seed": runs_b}, (a, b))
+    return f"{a} minus {b}: macro-F1 {_gap_cell(runs_a, runs_b) or 'no seeds in common'}", v
 
 
 def _claims(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
