@@ -129,6 +129,12 @@ def pretrained_encoder(
     return model, info
 
 
+def groups_are_copies(ds: Any) -> bool:
+    """Whether ``ds``'s groups are clusters of identical pages (Dataset I), not patients (PTB-XL), whose
+    records are different ECGs: only copies may be thinned to one page per group."""
+    return getattr(ds, "groups_are", "duplicates") == "duplicates"
+
+
 def distinct_pages(ds: Any) -> Any:
     """``ds`` thinned to one page per duplicate cluster (unchanged when its groups are patients or it has no copies).
 
@@ -136,7 +142,7 @@ def distinct_pages(ds: Any) -> Any:
     the loss treats as a negative; Dataset I's 239 MI files are 30 distinct pages, so a batch of
     its training pages holds many such pairs.
     """
-    if getattr(ds, "groups_are", "duplicates") != "duplicates":
+    if not groups_are_copies(ds):
         return ds
     first = first_per_group(np.asarray(ds.groups))
     return ds if len(first) == len(ds) else subset(ds, first)
@@ -177,7 +183,7 @@ def score(cfg: Config, labels: np.ndarray, probs: np.ndarray, classes: Any, seed
 def unique_pages_apply(cfg: Config, ds: Any) -> bool:
     """Whether ``finetune.unique_pages`` thins ``ds``: only where its groups are duplicate clusters
     (PTB-XL's groups are patients, whose records are different ECGs, not copies)."""
-    return bool(cfg.finetune.unique_pages) and getattr(ds, "groups_are", "duplicates") == "duplicates"
+    return bool(cfg.finetune.unique_pages) and groups_are_copies(ds)
 
 
 def fit_val_positions(cfg: Config, train_ds: Any, seed: int, *, has_val: bool = False) -> tuple[np.ndarray, np.ndarray]:
