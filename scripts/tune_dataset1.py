@@ -43,6 +43,15 @@ ROUNDS: dict[int, dict[str, dict[str, Any]]] = {
         "4 stages 16-32-64-128": {"model.stage_channels": [16, 32, 64, 128], "model.blocks_per_stage": [1, 1, 1, 1]},
         "stages 32-64-128, 40 epochs": {"model.stage_channels": [32, 64, 128], "finetune.epochs": 40},
     },
+    # round 3 (on round 2's choice): the encoder's resolution, not its size. The stem no longer halves the 48 x 96
+    # panel (traces 1-2 px wide), with the widths halved so the cost stays about the same; and the same with a fourth
+    # stage, so the last map is again 3 x 6. (The reference is round 2's first row, reproduced there exactly.)
+    3: {
+        "round-2 choice: stem stride 2, stages 16-32-64": {},
+        "stem stride 1, stages 8-16-32": {"model.stem_stride": 1, "model.stem_channels": 8, "model.stage_channels": [8, 16, 32]},
+        "stem stride 1, 4 stages 8-16-32-64": {"model.stem_stride": 1, "model.stem_channels": 8,
+                                               "model.stage_channels": [8, 16, 32, 64], "model.blocks_per_stage": [1, 1, 1, 1]},
+    },
 }
 
 

@@ -69,6 +69,7 @@ class ModelConfig:
     """Backbone and heads. The paper says: multi-scale CNN, residual, multi-head self-attention."""
 
     stem_channels: int = 16  # ours
+    stem_stride: int = 2  # ours: 2 = the stem halves the input once (pages are large and mostly white); 1 = the first stage sees full resolution (a 48 x 96 lead panel keeps its 1-2 px traces)
     stage_channels: tuple[int, ...] = (16, 32, 64)  # ours
     blocks_per_stage: tuple[int, ...] = (1, 1, 1)  # ours
     branch_kernels: tuple[int, ...] = (3, 5, 7)  # ours: parallel branch kernel sizes (paper: "multi-scale")

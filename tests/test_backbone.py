@@ -114,3 +114,18 @@ def test_pool_option_is_validated() -> None:
         SimCardioNet(ModelConfig(**{**TINY.__dict__, "pool": "max"}), 3)
     with pytest.raises(ValueError, match="pool_grid"):
         SimCardioNet(ModelConfig(**{**TINY.__dict__, "pool": "grid", "pool_grid": (0, 4)}), 3)
+
+
+def test_stem_stride_one_keeps_full_resolution() -> None:
+    """``stem_stride=1`` leaves the first stage at the input's resolution: twice the last map's
+    side and half the receptive-field jump of the default stride 2; other strides are refused."""
+    import dataclasses
+
+    full = SimCardioNet(dataclasses.replace(TINY, stem_stride=1), 3).eval()
+    half = SimCardioNet(TINY, 3).eval()
+    x = torch.rand(1, 3, 32, 48)
+    assert full.feature_map(x).shape[-2:] == tuple(2 * s for s in half.feature_map(x).shape[-2:])
+    assert full(x).shape == (1, 3)
+    assert full.branch_receptive_fields()[0]["rf"] == [5, 7]  # stem RF 3, jump 1: 3 + (k - 1)
+    with pytest.raises(ValueError, match="stem_stride"):
+        SimCardioNet(dataclasses.replace(TINY, stem_stride=3), 3)

@@ -4,8 +4,10 @@ The paper states only "a custom multi-scale CNN backbone with residual connectio
 multi-head self-attention". Everything concrete below is ours and lives in
 :class:`~simcardionet_lite.config.ModelConfig`:
 
-* **stem** (ours): a strided 3x3 convolution halves the page once; ECG pages are large and
-  mostly white, so the first layer can afford to be coarse.
+* **stem** (ours): a 3x3 convolution that by default (``stem_stride=2``) halves the page once;
+  ECG pages are large and mostly white, so the first layer can afford to be coarse. With lead
+  panels of 48 x 96 pixels the traces are 1-2 pixels wide, so ``stem_stride=1`` keeps them at
+  full resolution for the first stage.
 * **stages of multi-scale residual blocks** (paper: multi-scale + residual; the block is ours):
   parallel convolution branches with different kernel sizes (``branch_kernels``) look at the
   trace at several widths at once (a QRS complex is narrow, a T wave or an ST segment is wide),
@@ -197,7 +199,9 @@ class SimCardioNet(nn.Module):
     def __init__(self, cfg: ModelConfig, num_classes: int) -> None:
         super().__init__()
         register_input_norm(self, cfg, num_classes)
-        self.stem = conv_bn_relu(3, cfg.stem_channels, 3, stride=2)
+        if cfg.stem_stride not in (1, 2):
+            raise ValueError(f"model.stem_stride must be 1 or 2, got {cfg.stem_stride!r}")
+        self.stem = conv_bn_relu(3, cfg.stem_channels, 3, stride=cfg.stem_stride)
         if len(cfg.blocks_per_stage) != len(cfg.stage_channels):
             raise ValueError("model.blocks_per_stage and model.stage_channels must have the same length")
         stages = []
@@ -319,9 +323,9 @@ class SimCardioNet(nn.Module):
         """Receptive field (in input pixels) of each branch of each stage's first block.
 
         Why: the book shows how the parallel kernels see the trace at different widths. The
-        stem (3x3, stride 2) gives RF 3 and jump 2; each block's branch adds (k-1)*jump.
+        stem (3x3, stride ``stem_stride``) gives RF 3 and jump ``stem_stride``; each block's branch adds (k-1)*jump.
         """
-        rf, jump = 3, 2
+        rf, jump = 3, int(self.cfg.stem_stride)
         out = []
         for i, stage in enumerate(self.stages, start=1):
             first = stage[0]
