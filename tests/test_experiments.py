@@ -472,6 +472,9 @@ def test_ptbxl_learning_curve_adds_points_below_the_full_set(tmp_path) -> None:
     assert [(p["fraction"], p["seed"]) for p in curve] == [(0.5, 0), (1.0, 0)]
     assert curve[0]["n_train"] < curve[1]["n_train"] == len(sets["train"])
     assert curve[1]["metrics"] == res["runs"][0]["metrics"]
+    assert curve[1]["multilabel"] == res["runs"][0]["multilabel"]  # the full set's probes are the main run's
+    assert curve[0]["multilabel"]["n_train"] == round(0.5 * len(sets["ml_train"]))  # probes see the same share
+    assert curve[0]["multilabel"]["n_test"] == len(sets["ml_test"])
     import matplotlib
 
     matplotlib.use("Agg")
@@ -481,5 +484,5 @@ def test_ptbxl_learning_curve_adds_points_below_the_full_set(tmp_path) -> None:
 
     fig, ax = plt.subplots()
     plot_learning_curve(curve, ax, title="t")
-    assert len(ax.lines) == 2 * 2 + 2  # per key: a dot per point and one mean line
+    assert len(ax.lines) == 3 * (2 + 1)  # per key (macro-F1, accuracy, multi-label AUC): a dot per point, a mean line
     plt.close(fig)

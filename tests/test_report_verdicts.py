@@ -269,7 +269,8 @@ def test_learning_curve_reading_fits_the_gain_per_doubling_and_says_it_extrapola
     from simcardionet_lite import paper
     from simcardionet_lite.experiments.report.findings import learning_curve_reading
 
-    pts = [{"n_train": n, "seed": s, "metrics": {"macro_f1": f + 0.01 * (s - 1), "macro_auc": a}}
+    pts = [{"n_train": n, "seed": s, "metrics": {"macro_f1": f + 0.01 * (s - 1), "macro_auc": a},
+            "multilabel": {"macro_auc": a + 0.05}}
            for n, f, a in ((100, 0.40, 0.70), (200, 0.45, 0.72), (400, 0.50, 0.74)) for s in range(3)]
     data = {"train": {"n": 400, "excluded": {"x": 100}}, "val": {"n": 50, "excluded": {}},
             "test": {"n": 40, "excluded": {"x": 10}}, "ml_train": {"n": 999}}  # sample: 600 records; ml_* not counted
@@ -279,4 +280,18 @@ def test_learning_curve_reading_fits_the_gain_per_doubling_and_says_it_extrapola
     assert f"about {400 * scale:,.0f} such records" in text
     assert f"at {0.5 + 0.05 * np.log2(scale):.2f}" in text and "not a measurement" in text
     assert "single-label macro-AUC 0.700 / 0.720 / 0.740" in text and "+0.020 per doubling" in text
+    assert "multi-label macro-AUC 0.750 / 0.770 / 0.790" in text
+    older = [{k: v for k, v in p.items() if k != "multilabel"} for p in pts]  # runs before the curve had probes
+    assert "multi-label" not in learning_curve_reading({"metrics": {"learning_curve": older}, "data": data})
     assert learning_curve_reading({"metrics": {"learning_curve": pts[:3]}, "data": data}) is None  # one size only
+
+
+def test_multilabel_subset_draws_the_share_by_seed() -> None:
+    from simcardionet_lite.experiments.recipes.ptbxl import multilabel_subset
+
+    a = multilabel_subset(722, 0.25, 0)
+    assert len(a) == 180 and len(set(a.tolist())) == 180 and list(a) == sorted(a) and a.max() < 722
+    assert (a == multilabel_subset(722, 0.25, 0)).all() and not (a == multilabel_subset(722, 0.25, 1)).all()
+    assert len(multilabel_subset(722, 1.0, 3)) == 722
+    with pytest.raises(ValueError, match="fraction"):
+        multilabel_subset(10, 0.0, 0)

@@ -49,6 +49,13 @@ def multilabel_auc(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
             "left_out": [c for c, v in per.items() if v is None]}
 
 
+def multilabel_scores(model: Any, ml_train: Any, ml_test: Any, seed: int) -> dict[str, Any]:
+    """:func:`multilabel_auc` of ``model``'s features: probes fitted on ``ml_train``, scored on ``ml_test``."""
+    return {**multilabel_auc(extract_features(model, ml_train), np.asarray(ml_train.multilabel),
+                             extract_features(model, ml_test), np.asarray(ml_test.multilabel), ml_test.classes, seed),
+            "n_train": len(ml_train), "n_test": len(ml_test)}
+
+
 def run_ptbxl(sets: dict[str, Any], cfg: Config, *, seeds: list[int] | None = None, baseline: bool = True,
               progress: bool = False, models: dict[str, Any] | None = None) -> dict[str, Any]:
     """Single-label 5-class PTB-XL on the official folds, for each of ``eval.seeds``.
@@ -67,10 +74,7 @@ def run_ptbxl(sets: dict[str, Any], cfg: Config, *, seeds: list[int] | None = No
             models[f"seed{seed}"] = (model, cfg, tuple(train.classes))
         run: dict[str, Any] = {"seed": seed, "metrics": res["metrics"], "pretrain": res["pretrain"]}
         ml_train, ml_test = sets["ml_train"], sets["ml_test"]
-        run["multilabel"] = {
-            **multilabel_auc(extract_features(model, ml_train), np.asarray(ml_train.multilabel),
-                             extract_features(model, ml_test), np.asarray(ml_test.multilabel), ml_test.classes, seed),
-            "n_train": len(ml_train), "n_test": len(ml_test)}
+        run["multilabel"] = multilabel_scores(model, ml_train, ml_test, seed)
         if baseline:
             run["baseline"] = baseline_metrics(cfg, train, test, seed)
         runs.append(run)
@@ -92,17 +96,37 @@ def learning_curve(sets: dict[str, Any], cfg: Config, seeds: list[int], full_run
     """Fold-10 scores when fitting on stratified fractions (``experiment.learning_curve``) of the training
     records, per seed; the full set's point is the main runs'. Why: on a 988-record sample a low
     score may be the method or the sample size; the slope says which, and how far 21,799 records
-    might carry it (an extrapolation the chapter labels as one)."""
+    might carry it (an extrapolation the chapter labels as one). Each point also carries the multi-label
+    macro AUC of its network's features, with probes fitted on the same share of the multi-label records
+    (:func:`multilabel_subset`)."""
     train, val, test = (sets[s] for s in SPLITS)
-    points = [{"fraction": 1.0, "n_train": len(train), "seed": r["seed"], "metrics": r["metrics"]} for r in full_runs]
+    ml_train, ml_test = sets["ml_train"], sets["ml_test"]
+    points = [{"fraction": 1.0, "n_train": len(train), "seed": r["seed"], "metrics": r["metrics"],
+               "multilabel": r["multilabel"]} for r in full_runs]
     for frac in sorted(f for f in cfg.experiment.learning_curve if 0 < f < 1):
         for seed in seeds:
             pos = label_subset(np.asarray(train.labels), frac, seed)
-            res = fit_and_evaluate(cfg, subset(train, pos), test, seed=seed, val_ds=val, progress=progress)
-            points.append({"fraction": frac, "n_train": int(len(pos)), "seed": seed, "metrics": res["metrics"]})
-            log.info("PTB-XL learning curve: %.2f of the records (%d), seed %d: macro-F1 %.3f", frac, len(pos), seed,
-                     res["metrics"]["macro_f1"])
+            res = fit_and_evaluate(cfg, subset(train, pos), test, seed=seed, val_ds=val, progress=progress,
+                                   return_model=True)
+            ml_pos = multilabel_subset(len(ml_train), frac, seed)
+            ml = multilabel_scores(res.pop("model"), subset(ml_train, ml_pos), ml_test, seed)
+            points.append({"fraction": frac, "n_train": int(len(pos)), "seed": seed, "metrics": res["metrics"],
+                           "multilabel": ml})
+            log.info("PTB-XL learning curve: %.2f of the records (%d), seed %d: macro-F1 %.3f, multi-label AUC %s",
+                     frac, len(pos), seed, res["metrics"]["macro_f1"], ml["macro_auc"])
     return sorted(points, key=lambda p: (p["fraction"], p["seed"]))
+
+
+def multilabel_subset(n: int, fraction: float, seed: int) -> np.ndarray:
+    """Sorted positions of ``round(fraction * n)`` of ``n`` multi-label training records, drawn by ``seed``.
+
+    Why: a learning-curve point's multi-label probes must see the same share of the labelled records as
+    its network, or the multi-label AUC would credit the full training set to a smaller fit.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    k = max(1, int(round(fraction * n)))
+    return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
 
 
 def ptbxl_sets(cfg: Config) -> dict[str, Any]:
@@ -122,4 +146,4 @@ def ptbxl_folds(cfg: Config) -> Outcome:
     return Outcome(run_ptbxl(sets, cfg, models=models), sets, {"sets": sets}, models=models)
 
 
-__all__ = ["learning_curve", "multilabel_auc", "run_ptbxl", "ptbxl_sets", "ptbxl_folds"]
+__all__ = ["learning_curve", "multilabel_auc", "multilabel_scores", "multilabel_subset", "run_ptbxl", "ptbxl_sets", "ptbxl_folds"]

@@ -106,20 +106,23 @@ def plot_label_efficiency(res: Mapping[str, Any], ax: Any, title: str) -> Any:
 
 
 def plot_learning_curve(points: Sequence[Mapping[str, Any]], ax: Any, title: str = "",
-                        keys: Sequence[str] = ("macro_f1", "accuracy")) -> Any:
-    """Score against the number of training records: one dot per seed, the mean over seeds as a line."""
-    from simcardionet_lite.evaluate import metric_value
+                        keys: Sequence[str] = ("macro_f1", "accuracy", "multilabel.macro_auc")) -> Any:
+    """Score against the number of training records: one dot per seed, the mean over seeds as a line
+    (a key the points do not carry, e.g. the multi-label AUC of older runs, is left out)."""
+    from simcardionet_lite.experiments.report.format import CURVE_NAMES, point_value
 
     colors = dict(zip(keys, ("tab:blue", "tab:gray", "tab:green")))
     for key in keys:
         by_n: dict[int, list[float]] = {}
         for p in points:
-            v = metric_value(p["metrics"], key)
+            v = point_value(p, key)
             if v is not None:
                 by_n.setdefault(int(p["n_train"]), []).append(float(v))
                 ax.plot(p["n_train"], v, "o", color=colors.get(key), alpha=0.45, ms=4)
         ns = sorted(by_n)
-        ax.plot(ns, [np.mean(by_n[n]) for n in ns], "-", color=colors.get(key), label=f"{key.replace('_', '-')} (mean)")
+        if ns:
+            ax.plot(ns, [np.mean(by_n[n]) for n in ns], "-", color=colors.get(key),
+                    label=f"{CURVE_NAMES.get(key, key.replace('_', '-'))} (mean)")
     ax.set_xscale("log")
     ax.set_xlabel("training records (log scale)")
     ax.set_ylabel("score on the test fold")

@@ -85,20 +85,21 @@ def _per_class(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def learning_curve_reading(d: Mapping[str, Any], keys: Sequence[str] = ("macro_f1", "macro_auc")) -> str | None:
+def learning_curve_reading(d: Mapping[str, Any],
+                           keys: Sequence[str] = ("macro_f1", "macro_auc", "multilabel.macro_auc")) -> str | None:
     """What a committed PTB-XL run's learning curve says about scale: the mean score per training-set
     size, the gain per doubling of the records (least squares in log2 of the records), and where a
     straight line would put the full PTB-XL's training folds (an extrapolation, said so)."""
     import numpy as np
 
     from simcardionet_lite import paper
-    from simcardionet_lite.experiments.report.format import value
+    from simcardionet_lite.experiments.report.format import CURVE_NAMES, point_value
 
     points = (d.get("metrics") or {}).get("learning_curve") or []
     by_n: dict[int, dict[str, list[float]]] = {}
     for p in points:
         for k in keys:
-            v = value(p.get("metrics"), k)
+            v = point_value(p, k)
             if v is not None:
                 by_n.setdefault(int(p["n_train"]), {}).setdefault(k, []).append(float(v))
     ns = sorted(by_n)
@@ -115,7 +116,7 @@ def learning_curve_reading(d: Mapping[str, Any], keys: Sequence[str] = ("macro_f
             continue
         means = [float(np.mean(by_n[n][k])) for n in have]
         slope, icpt = np.polyfit(np.log2(have), means, 1)
-        name = {"macro_auc": "single-label macro-AUC"}.get(k, k.replace("_", "-"))
+        name = CURVE_NAMES.get(k, k.replace("_", "-"))
         line = (f"{name} " + " / ".join(f"{v:.3f}" for v in means)
                 + f" at {' / '.join(str(n) for n in have)} training records: {slope:+.3f} per doubling")
         if scale:

@@ -30,6 +30,17 @@ def value(metrics: Mapping[str, Any] | None, key: str) -> float | None:
     return metric_value(metrics, key)
 
 
+def point_value(point: Mapping[str, Any], key: str) -> float | None:
+    """A learning-curve point's score: ``key`` from its single-label ``metrics``, or, written
+    ``"multilabel.macro_auc"``, from its ``multilabel`` probes (points of older runs have none: None)."""
+    part, _, name = key.rpartition(".")
+    return metric_value(point.get(part or "metrics"), name)
+
+
+#: how a learning-curve key reads in the book
+CURVE_NAMES = {"macro_auc": "single-label macro-AUC", "multilabel.macro_auc": "multi-label macro-AUC"}
+
+
 def ci(metrics: Mapping[str, Any] | None, key: str) -> list[float] | None:
     """A metric's bootstrap interval ``[lo, hi]`` from a metrics dict, or None."""
     if metrics is None:
@@ -80,4 +91,4 @@ def fmt_runs(result: Mapping[str, Any], key: str, part: str = "metrics", summary
     return fmt_ci(runs[0].get(part), key) if runs else "n/a"
 
 
-__all__ = ["TABLE_KEYS", "value", "ci", "fmt", "fmt_ci", "fmt_ms", "runs_of", "fmt_runs"]
+__all__ = ["TABLE_KEYS", "CURVE_NAMES", "value", "point_value", "ci", "fmt", "fmt_ci", "fmt_ms", "runs_of", "fmt_runs"]
