@@ -32,11 +32,13 @@ NBVAL_CELL_TIMEOUT ?= 600
 # The exact test command (README and .ci/run run it through `make test`).
 PYTEST_CMD := $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) -ra --durations=15
 
-.PHONY: help setup book test notebooks check-notebooks clean distclean
+.PHONY: help setup book test check-book notebooks check-notebooks clean distclean
 
 help:
 	@echo "make book   - set up .venv and build the book (every chapter executed, smoke preset)"
 	@echo "make test   - set up .venv, run tests/ and execute every notebook in notebooks/ (nbval)"
+	@echo "make check-book       - load every page of _build/html in headless Chromium: stderr boxes, machine paths,"
+	@echo "                         figures without caption, unrendered math, broken links; screenshots in _build/screenshots"
 	@echo "make notebooks        - regenerate notebooks/*.ipynb from book/*.md (outputs stripped)"
 	@echo "make check-notebooks  - fail if notebooks/ is out of date"
 	@echo "make clean / distclean - remove the build (and the .venv)"
@@ -70,6 +72,10 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PYTEST_CMD)
+
+# The browser check of the built book (needs Chromium; `make book` does not). Run it after `make book`.
+check-book: $(STAMP)
+	$(PY) scripts/check_book.py --html _build/html
 
 clean:
 	rm -rf _build .pytest_cache
