@@ -35,6 +35,10 @@ def test_real_data_root_gives_real_banner(tmp_path: Path) -> None:
     assert b.kind == "real" and "REAL DATA" in b.text and str(tmp_path.resolve()) in b.text
     assert "data.source = dataset1" in b.text
     assert "SYNTHETIC" not in b.text and "No committed" not in b.text
+    assert "Time on real data" not in b.text  # the paper preset is not sold as a minutes-long run
+    smoke = ex.banner(r.title, r.config("smoke", data_root=tmp_path))
+    assert "Time on real data" in smoke.text and "12 minutes on 2 CPU cores" in smoke.text
+    assert "Time on real data" not in ex.banner(r.title, r.config("smoke")).text  # synthetic pages: minutes
 
 
 def test_missing_data_root_is_an_error_not_a_silent_fallback(tmp_path: Path) -> None:
@@ -65,3 +69,13 @@ def test_run_description_reads_old_and_new_results_files() -> None:
     assert ex.run_description(new).startswith("synthetic data") and "`all_pages`" in ex.run_description(new)
     standin = {"data": {"train": {"source": "dataset1"}, "test": {"source": "kaggle_standin"}}}
     assert ex.run_description(standin).startswith("CONSTRUCTED")
+
+
+def test_run_description_says_how_long_a_committed_run_took() -> None:
+    from simcardionet_lite.experiments.report.banner import duration
+
+    d = {"config": {"data": {"image_size": [192, 384], "panels": True}}, "extra": {"wall_s": 4850.2},
+         "metadata": {"hardware": {"cpu_usable": 2}}, "data": {"pages": {"source": "dataset1"}}, "seeds": [0, 1, 2]}
+    assert "CPU (2 cores), took 1 h 21 min" in ex.run_description(d)
+    assert (duration(45), duration(2221), duration(3600)) == ("45 s", "37 min", "1 h 0 min")
+    assert "took" not in ex.run_description({"config": {}})  # older files recorded no time
