@@ -295,3 +295,100 @@ def test_multilabel_subset_draws_the_share_by_seed() -> None:
     assert len(multilabel_subset(722, 1.0, 3)) == 722
     with pytest.raises(ValueError, match="fraction"):
         multilabel_subset(10, 0.0, 0)
+
+
+def baselines(cam: float = 0.2, road_cam: float = 0.10, base: dict | None = None, n: int = 4,
+              names=("random", "ink", "untrained", "other_seed")) -> dict:
+    """A ``baselines`` record (``explain.baseline_study``'s shape): per baseline ``(deletion AUC, ROAD)``."""
+    base = {b: (0.4, 0.0) for b in names} if base is None else base
+
+    def maps(shift: float = 0.0) -> dict:
+        out = {"cam": {"auc": [cam + shift] * n, "mean_auc": cam + shift, "road": {"combined": [road_cam] * n},
+                       "mean_road": road_cam}}
+        for b, (a, r) in base.items():
+            out[b] = {"auc": [a] * n, "mean_auc": a, "road": {"combined": [r] * n}, "mean_road": r}
+        return out
+
+    def versus(mp: dict) -> dict:
+        c = mp["cam"]
+        return {b: {"mean_auc_cam": c["mean_auc"], "mean_auc_baseline": e["mean_auc"],
+                    "share_cam_auc_below": float(c["mean_auc"] < e["mean_auc"]), "mean_road_cam": c["mean_road"],
+                    "mean_road_baseline": e["mean_road"], "share_cam_road_above": float(c["mean_road"] > e["mean_road"])}
+                for b, e in mp.items() if b != "cam"}
+
+    by = {t: {"n_pages": n, "maps": maps(s), "versus": versus(maps(s))} for t, s in (("predicted", 0.0), ("true", 0.01))}
+    return {"primary": "predicted", "baselines": list(base), "by_target": by, "road": {"percentiles_kept": [70, 80, 90]}}
+
+
+def test_baseline_verdicts_need_every_seed_and_both_measures() -> None:
+    seeds = [{**study(0.2), "seed": s, "baselines": baselines()} for s in (0, 1, 2)]
+    v = vd.baseline_verdicts(seeds)
+    assert list(v) == ["random", "ink", "untrained", "other_seed"]
+    assert {x.verdict for x in v.values()} == {"holds"} and v["ink"].name == "baseline rule"
+    assert "seed 2: deletion AUC 0.200 vs 0.400 (CAM lower on 100% of pages), ROAD +0.100 vs +0.000" in v["ink"].evidence
+    assert "target: the predicted class" in v["ink"].evidence and "every seed" in v["ink"].rule
+    # the ink map wins in one seed: inconclusive, not holds
+    mixed = seeds[:2] + [{**study(0.2), "seed": 2, "baselines": baselines(base={"random": (0.4, 0.0),
+                                                                                 "ink": (0.1, 0.0)})}]
+    mv = vd.baseline_verdicts(mixed)
+    assert mv["random"].verdict == "holds" and mv["ink"].verdict == "inconclusive"
+    assert mv["other_seed"].verdict == "inconclusive" and "seed 2: not measured" in mv["other_seed"].evidence
+    # deletion puts the CAM ahead in every seed, ROAD never: the measures disagree
+    split = vd.baseline_verdicts([{**study(0.2), "seed": s, "baselines": baselines(road_cam=-0.1)} for s in (0, 1)])
+    assert {x.verdict for x in split.values()} == {"inconclusive"}
+    # neither measure puts the CAM ahead in any seed
+    behind = vd.baseline_verdicts([{**study(0.2), "seed": s, "baselines": baselines(cam=0.5, road_cam=-0.1)}
+                                   for s in (0, 1)])
+    assert {x.verdict for x in behind.values()} == {"does not hold"}
+    # the true-class variant is judged from its own numbers
+    assert vd.baseline_verdicts(seeds, target="true")["ink"].evidence.count("0.210 vs 0.400") == 3
+    # one seed: no other seed's model to compare with
+    one = vd.baseline_verdicts([{**study(0.2), "baselines": baselines(names=("random", "ink", "untrained"))}])
+    assert one["ink"].verdict == "holds" and one["other_seed"].verdict == "inconclusive"
+    assert "needs two seeds" in one["other_seed"].evidence
+    weak = vd.baseline_verdicts([{**study(0.2, acc=0.55), "baselines": baselines()}])
+    assert {x.verdict for x in weak.values()} == {"inconclusive"} and "near chance" in weak["random"].evidence
+    old = vd.baseline_verdicts([study(0.2)])
+    assert {x.verdict for x in old.values()} == {"inconclusive"} and "predates the baselines" in old["ink"].evidence
+
+
+def test_gradcam_findings_table_and_figure_with_and_without_baselines() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simcardionet_lite.experiments.report.figures import plot_baselines
+
+    old = record("dataset1", {"runs": [{**study(0.2), "seed": 0}]}, seeds=[0])
+    text = ex.gradcam_findings({"dataset1-old": old})
+    assert "this run predates them" in text and "*The CAM is more faithful than the ink map*: **inconclusive**" in text
+    assert "With the true class as the target instead" not in text
+    assert ex.gradcam_baseline_table(ex.runs_of(old["metrics"])) is None
+    runs = [{**study(0.2), "seed": s, "baselines": baselines()} for s in (0, 1)]
+    new = record("dataset1", {"runs": runs}, seeds=[0, 1])
+    text = ex.gradcam_findings({"dataset1-new": new})
+    assert "**Against the baselines** (target: the predicted class" in text
+    assert "ink map 0.400 (CAM lower on 100% of pages), ROAD +0.000 (CAM higher on 100%)" in text
+    assert "*The CAM is more faithful than the other seed's CAM*: **holds** by the baseline rule" in text
+    assert "With the true class as the target instead: random maps **holds**" in text
+    assert text.count("*The baseline rule*:") == 1
+    table = ex.gradcam_baseline_table(runs)
+    assert table.shape == (10, 4) and table.loc[(1, "ink map"), "deletion AUC"] == pytest.approx(0.4)
+    assert np.isnan(table.loc[(0, "Grad-CAM"), "CAM's AUC lower (pages)"])
+    assert ex.gradcam_baseline_table(runs, target="true").loc[(0, "Grad-CAM"), "deletion AUC"] == pytest.approx(0.21)
+    fig, axes = plt.subplots(1, 2)
+    plot_baselines([study(0.2)] + runs, axes)  # a study without baselines is skipped
+    assert len(axes[0].lines) == 4 and len(axes[1].lines) == 4
+    plt.close(fig)
+
+
+def test_committed_gradcam_files_render_whatever_they_record() -> None:
+    committed = ex.committed_runs("10_gradcam")
+    if not committed:
+        pytest.skip("no committed Grad-CAM run")
+    text = ex.gradcam_findings(committed)
+    for d in committed.values():
+        studies = ex.runs_of(d["metrics"])
+        if not any(s.get("baselines") for s in studies):
+            assert "this run predates them" in text and ex.gradcam_baseline_table(studies) is None

@@ -42,11 +42,11 @@ from simcardionet_lite.experiments.report.format import TABLE_KEYS, ci, fmt, fmt
 from simcardionet_lite.experiments.report.findings import (dataset1_findings, dataset2_findings, gradcam_findings,
                                                          label_efficiency_findings, ptbxl_findings)
 from simcardionet_lite.experiments.report.paper_vs_ours import paper_vs_ours
-from simcardionet_lite.experiments.report.verdicts import Verdict, comparison_verdict, value_verdict
+from simcardionet_lite.experiments.report.verdicts import Verdict, baseline_verdicts, comparison_verdict, value_verdict
 from simcardionet_lite.experiments.report.readings import ablation_reading, label_efficiency_reading
-from simcardionet_lite.experiments.report.tables import (arms_table, counts_table, cv_table, gradcam_region_table,
-                                                         label_efficiency_table, metrics_table, per_class_table,
-                                                         protocols_table, seeds_table)
+from simcardionet_lite.experiments.report.tables import (arms_table, counts_table, cv_table, gradcam_baseline_table,
+                                                         gradcam_region_table, label_efficiency_table, metrics_table,
+                                                         per_class_table, protocols_table, seeds_table)
 
 __all__ = [
     "SubsetView", "subset",
@@ -62,7 +62,7 @@ __all__ = [
     "TABLE_KEYS", "ci", "fmt", "fmt_ci", "fmt_ms", "fmt_runs", "runs_of", "value",
     "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "dataset1_findings", "dataset2_findings",
     "gradcam_findings", "label_efficiency_findings", "ptbxl_findings",
-    "Verdict", "comparison_verdict", "value_verdict",
-    "arms_table", "counts_table", "cv_table", "gradcam_region_table", "label_efficiency_table", "metrics_table",
-    "per_class_table", "protocols_table", "seeds_table",
+    "Verdict", "baseline_verdicts", "comparison_verdict", "value_verdict",
+    "arms_table", "counts_table", "cv_table", "gradcam_baseline_table", "gradcam_region_table", "label_efficiency_table",
+    "metrics_table", "per_class_table", "protocols_table", "seeds_table",
 ]

@@ -179,6 +179,31 @@ def plot_deletion(faithfulness: Mapping[str, Any], ax: Any) -> Any:
     return ax
 
 
+def plot_baselines(studies: Sequence[Mapping[str, Any]], axes: Sequence[Any], target: str = "predicted") -> Any:
+    """Grad-CAM against the baseline maps, one marker per seed and map: mean deletion AUC (``axes[0]``,
+    lower = more faithful) and mean ROAD score (``axes[1]``, higher = more faithful); a seed's maps are
+    joined by a faint line. Studies without baselines are skipped."""
+    from simcardionet_lite.experiments.report.tables import MAP_NAMES
+
+    names = list(MAP_NAMES)
+    for i, s in enumerate(studies):
+        bt = ((s.get("baselines") or {}).get("by_target") or {}).get(target)
+        if not bt:
+            continue
+        have = [k for k in names if k in bt["maps"]]
+        xs = [names.index(k) + (i - (len(studies) - 1) / 2) * 0.08 for k in have]
+        for ax, key in zip(axes, ("mean_auc", "mean_road"), strict=False):
+            ys = [bt["maps"][k].get(key, np.nan) for k in have]
+            ax.plot(xs, ys, "-", color=f"C{i}", alpha=0.3, lw=1)
+            ax.plot(xs, ys, "o", color=f"C{i}", ms=4, label=f"seed {s.get('seed', i)}")
+    for ax, label in zip(axes, ("mean deletion AUC\n(lower = more faithful)", "mean ROAD score\n(higher = more faithful)"),
+                         strict=False):
+        ax.set_xticks(range(len(names)), [MAP_NAMES[k].replace("'s CAM", "\nCAM") for k in names], fontsize=7)
+        ax.set_ylabel(label, fontsize=8)
+    axes[0].legend(fontsize=7)
+    return axes
+
+
 def plot_region_ratios(table: Any, ax: Any) -> Any:
     """CAM mass over area per class (rows) and page region (columns), 1 = a uniform map; a diverging map around 1."""
     from matplotlib.colors import TwoSlopeNorm
@@ -228,4 +253,5 @@ def plot_claims(rows: Sequence[Any]) -> Any:
 
 
 __all__ = ["plot_history", "plot_confusions", "plot_arms", "plot_label_efficiency", "plot_learning_curve",
-           "plot_claims", "plot_overlap", "plot_ood_scores", "plot_deletion", "plot_region_ratios", "VERDICT_COLORS"]
+           "plot_claims", "plot_overlap", "plot_ood_scores", "plot_deletion", "plot_baselines", "plot_region_ratios",
+           "VERDICT_COLORS"]

@@ -14,10 +14,10 @@ from typing import Any
 
 from simcardionet_lite.experiments.report.banner import data_kind, run_caveats, run_description
 from simcardionet_lite.experiments.report.format import fmt, fmt_ci, fmt_ms, runs_of
-from simcardionet_lite.experiments.report.tables import cv_models
-from simcardionet_lite.experiments.report.verdicts import (Verdict, comparison_verdict, gradcam_verdicts, ood_verdict,
-                                                          outside_ratios, rules_markdown, standin_verdict,
-                                                          value_verdict)
+from simcardionet_lite.experiments.report.tables import MAP_NAMES, cv_models
+from simcardionet_lite.experiments.report.verdicts import (Verdict, baseline_verdicts, comparison_verdict,
+                                                          gradcam_verdicts, ood_verdict, outside_ratios,
+                                                          rules_markdown, standin_verdict, value_verdict)
 
 NO_RUN = "*No committed real-data run of this chapter yet: the numbers below are the smoke demo's only.*"
 
@@ -263,6 +263,26 @@ def _faithfulness_line(study: Mapping[str, Any], name: str) -> str:
             f"the CAM ahead on {f['win_rate']:.0%} of the pages")
 
 
+def _baselines_line(s: Mapping[str, Any]) -> str:
+    """One study's CAM against the baseline maps (predicted-class target), or that the file predates them."""
+    b = s.get("baselines")
+    if not b:
+        return ("* **Against stronger baselines:** this run predates them (the ink map, an untrained network's CAM, "
+                "another seed's CAM, and ROAD beside the deletion AUC); only random maps were measured, by the "
+                "deletion AUC, with the true class as the target.")
+    bt = b["by_target"][b.get("primary", "predicted")]
+    cam = bt["maps"]["cam"]
+    parts = [f"{MAP_NAMES.get(k, k)} {v['mean_auc_baseline']:.3f} (CAM lower on {v['share_cam_auc_below']:.0%} of "
+             f"pages), ROAD {v['mean_road_baseline']:+.3f} (CAM higher on {v['share_cam_road_above']:.0%})"
+             if v.get("mean_road_baseline") is not None else
+             f"{MAP_NAMES.get(k, k)} {v['mean_auc_baseline']:.3f} (CAM lower on {v['share_cam_auc_below']:.0%})"
+             for k, v in bt["versus"].items()]
+    road = f", ROAD {cam['mean_road']:+.3f}" if cam.get("mean_road") is not None else ""
+    return (f"* **Against the baselines** (target: the {b.get('primary', 'predicted')} class; mean deletion AUC, lower "
+            f"= more faithful; ROAD, higher = more faithful): Grad-CAM {cam['mean_auc']:.3f}{road}; "
+            + "; ".join(parts) + ".")
+
+
 def _mass_line(s: Mapping[str, Any]) -> str:
     """Where one study's CAM mass falls, per class, against each region's share of the page."""
     ratios = outside_ratios(s)
@@ -280,8 +300,9 @@ def _mass_line(s: Mapping[str, Any]) -> str:
 
 
 def gradcam_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
-    """Chapter 10's findings: per committed run, the model explained, faithfulness, where the CAM mass
-    falls against each region's share of the page, and the verdicts on the paper's Grad-CAM claim."""
+    """Chapter 10's findings: per committed run, the model explained, faithfulness (against random maps, and
+    against the baseline maps with ROAD where the run records them), where the CAM mass falls against each
+    region's share of the page, the verdicts on the paper's Grad-CAM claim and on the CAM against each baseline."""
     lines: list[str] = []
     for tag, d in committed.items():
         studies = [s for s in runs_of(d.get("metrics") or {}) if "lead_mass_by_class" in s]
@@ -300,10 +321,11 @@ def gradcam_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
                        f"{fmt_ci(h, 'macro_f1')} on {h.get('n', '?')} test pages of the grouped hold-out split (chance "
                        f"{fmt(s.get('chance_accuracy'), 2)}); accuracy {fmt(s.get('accuracy_on_pages'), 2)} on the "
                        f"{s.get('n_pages', '?')} pages mapped."),
-                      "* **Faithfulness** (a lower deletion AUC: the prediction falls faster as the top-ranked pixels "
-                      "go): " + _faithfulness_line(s, f"layer {s.get('target_layer', '?')}")
+                      "* **Faithfulness against random maps** (the CAM of the true class; a lower deletion AUC: the "
+                      "prediction falls faster as the top-ranked pixels go): " + _faithfulness_line(s, f"layer {s.get('target_layer', '?')}")
                       + ("; " + _faithfulness_line(att, f"attention output {att.get('target_layer', '?')}")
                          if att else "") + ".",
+                      _baselines_line(s),
                       _mass_line(s)]
         lines += _caveats(d) + [""]
         if kind == "synthetic":
@@ -314,6 +336,13 @@ def gradcam_findings(committed: Mapping[str, Mapping[str, Any]]) -> str:
                                 [("The maps are faithful to the model", v["faithful"]),
                                  ("The maps favour the traces over the printed text around them", v["traces"]),
                                  ("The claim", v["claim"])])
+        bv, bt = baseline_verdicts(studies), baseline_verdicts(studies, target="true")
+        lines += _verdict_lines("Verdicts on the CAM against each baseline (target: the predicted class; a claim holds "
+                                "only if it holds in every seed and ROAD agrees with the deletion AUC):",
+                                [(f"The CAM is more faithful than the {MAP_NAMES[b]}", bv[b]) for b in bv])
+        if any(s.get("baselines") for s in studies):
+            lines += ["With the true class as the target instead: "
+                      + "; ".join(f"{MAP_NAMES[b]} **{v.verdict}**" for b, v in bt.items()) + ".", ""]
     return "\n".join(lines) if lines else NO_RUN
 
 

@@ -151,5 +151,31 @@ def gradcam_region_table(study: Mapping[str, Any]) -> Any:
     return mass.div(pd.Series(area)[mass.columns], axis=1)
 
 
+#: the maps of a Grad-CAM baseline study (``explain.baseline_study``) as tables and figures name them
+MAP_NAMES = {"cam": "Grad-CAM", "random": "random maps", "ink": "ink map", "untrained": "untrained network's CAM",
+             "other_seed": "other seed's CAM"}
+
+
+def gradcam_baseline_table(studies: Sequence[Mapping[str, Any]], target: str = "predicted") -> Any:
+    """The CAM against each baseline map, one row per seed and map: mean deletion AUC (lower = more
+    faithful), mean ROAD score (higher = more faithful) and, for a baseline, the paired shares of pages
+    where the CAM is ahead. None when no study records the baselines (a run that predates them)."""
+    import pandas as pd
+
+    rows = []
+    for i, s in enumerate(studies):
+        bt = ((s.get("baselines") or {}).get("by_target") or {}).get(target)
+        if not bt:
+            continue
+        for name, m in bt["maps"].items():
+            v = bt["versus"].get(name) or {}
+            rows.append({"seed": s.get("seed", i), "map": MAP_NAMES.get(name, name),
+                         "deletion AUC": m["mean_auc"],
+                         "CAM's AUC lower (pages)": v.get("share_cam_auc_below", np.nan),
+                         "ROAD": m.get("mean_road", np.nan),
+                         "CAM's ROAD higher (pages)": v.get("share_cam_road_above", np.nan)})
+    return pd.DataFrame(rows).set_index(["seed", "map"]) if rows else None
+
+
 __all__ = ["counts_table", "cv_table", "protocols_table", "metrics_table", "arms_table", "per_class_table",
-           "label_efficiency_table", "gradcam_region_table"]
+           "label_efficiency_table", "gradcam_region_table", "gradcam_baseline_table", "MAP_NAMES"]

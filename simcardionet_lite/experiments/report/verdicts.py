@@ -17,6 +17,8 @@ prints the rule beside the verdict.
   which command would produce the run (synthetic results are never evidence).
 * :func:`gradcam_verdicts`: Grad-CAM maps are faithful (deletion, against random maps) and put
   no more mass on the printed text around the traces than its share of the page.
+* :func:`baseline_verdicts`: the CAM is more faithful than a baseline map (random, ink, an untrained
+  network's CAM, another seed's CAM) only if the deletion AUC *and* ROAD both say so in every seed.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ FAITHFUL_RULE = ("holds if, in every seed, the 95 % bootstrap interval (pages re
 TRACES_RULE = ("holds if, in every seed, every class's maps put less of their mass outside the lead panels (header, "
                "footer, margins) than that region's share of the page (ratio below 1); does not hold if, in every "
                "seed, some class's ratio is above 1; inconclusive otherwise, or when the model is near chance")
+BASELINE_RULE = ("for each baseline map: holds if, in every seed, the CAM's mean deletion AUC is below the baseline's "
+                 "and its mean ROAD score above the baseline's (both measures put the CAM ahead; the target is the "
+                 "class named); does not hold if, in every seed, neither measure puts the CAM ahead; inconclusive "
+                 "otherwise (the measures or the seeds disagree), when a seed lacks the baseline or ROAD, when the "
+                 "model is near chance on the mapped pages, or when the run predates the baselines")
 GRADCAM_RULE = ("holds if the maps are faithful and favour the traces (both rules above hold); does not hold if "
                 "either does not hold; inconclusive otherwise")
 
@@ -244,7 +251,57 @@ def gradcam_verdicts(studies: Sequence[Mapping[str, Any]]) -> dict[str, Verdict]
                              "Grad-CAM rule", parts=(faithful, traces))}
 
 
-__all__ = ["COMPARISON_RULE", "FAITHFUL_RULE", "GRADCAM_RULE", "NO_RUN_RULE", "OOD_RULE", "STANDIN_RULE", "TRACES_RULE",
-           "UNSTATED_RULE", "VALUE_RULE", "Verdict", "comparison_verdict", "deletion_gap", "gradcam_verdicts", "near_chance",
-           "no_run_verdict", "ood_verdict", "outside_ratios", "rules_markdown", "scored_units", "standin_verdict",
-           "unstated_verdict", "value_verdict"]
+def baseline_comparison(study: Mapping[str, Any], baseline: str, target: str = "predicted") -> Mapping[str, Any] | None:
+    """One seed's CAM-against-``baseline`` numbers for ``target`` (``explain.baseline_study``'s ``versus``
+    entry), or None: a run that predates the baselines, or a baseline not measured (``other_seed`` needs
+    two seeds)."""
+    by_target = (study.get("baselines") or {}).get("by_target") or {}
+    return ((by_target.get(target) or {}).get("versus") or {}).get(baseline)
+
+
+def _baseline_seed(name: str, v: Mapping[str, Any] | None) -> tuple[str, str]:
+    """``(state, evidence)`` of one seed against one baseline: ``"ahead"`` (both measures put the CAM
+    ahead), ``"behind"`` (neither does), ``"split"`` (they disagree) or ``"missing"``."""
+    if v is None:
+        return "missing", f"{name}: not measured"
+    dele = v["mean_auc_cam"] < v["mean_auc_baseline"]
+    ev = (f"{name}: deletion AUC {v['mean_auc_cam']:.3f} vs {v['mean_auc_baseline']:.3f} (CAM lower on "
+          f"{v['share_cam_auc_below']:.0%} of pages)")
+    if v.get("mean_road_cam") is None:
+        return "missing", ev + ", no ROAD"
+    road = v["mean_road_cam"] > v["mean_road_baseline"]
+    ev += (f", ROAD {v['mean_road_cam']:+.3f} vs {v['mean_road_baseline']:+.3f} (CAM higher on "
+           f"{v['share_cam_road_above']:.0%})")
+    return ("ahead" if dele and road else "behind" if not (dele or road) else "split"), ev
+
+
+def baseline_verdicts(studies: Sequence[Mapping[str, Any]], target: str = "predicted") -> dict[str, Verdict]:
+    """Per baseline map (``explain.BASELINES``), "the CAM is more faithful than it", one study per seed,
+    with the CAM of ``target`` (``"predicted"``: the class claims are judged on; ``"true"``: the variant)."""
+    from simcardionet_lite.explain import BASELINES
+
+    seeds = [(f"seed {s.get('seed', i)}", s) for i, s in enumerate(studies)]
+    weak = [name for name, s in seeds if near_chance(s)]
+    out: dict[str, Verdict] = {}
+    for b in BASELINES:
+        if not seeds or not any(s.get("baselines") for _, s in seeds):
+            out[b] = Verdict("inconclusive", BASELINE_RULE, "the run predates the baselines: only random maps were "
+                             "measured, by the deletion AUC, with the true class as the target", "baseline rule")
+            continue
+        states = [(name, *_baseline_seed(name, baseline_comparison(s, b, target))) for name, s in seeds]
+        ev = f"target: the {target} class; " + "; ".join(e for _, _, e in states)
+        kinds = {st for _, st, _ in states}
+        if weak:
+            ev += f" (model near chance in {', '.join(weak)})"
+        if b == "other_seed" and len(seeds) < 2:
+            ev += " (another seed's model needs two seeds or more)"
+        verdict = ("inconclusive" if weak or "missing" in kinds else "holds" if kinds == {"ahead"}
+                   else "does not hold" if kinds == {"behind"} else "inconclusive")
+        out[b] = Verdict(verdict, BASELINE_RULE, ev, "baseline rule")
+    return out
+
+
+__all__ = ["BASELINE_RULE", "COMPARISON_RULE", "FAITHFUL_RULE", "GRADCAM_RULE", "NO_RUN_RULE", "OOD_RULE", "STANDIN_RULE",
+           "TRACES_RULE", "UNSTATED_RULE", "VALUE_RULE", "Verdict", "baseline_comparison", "baseline_verdicts",
+           "comparison_verdict", "deletion_gap", "gradcam_verdicts", "near_chance", "no_run_verdict", "ood_verdict",
+           "outside_ratios", "rules_markdown", "scored_units", "standin_verdict", "unstated_verdict", "value_verdict"]
