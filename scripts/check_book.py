@@ -24,21 +24,27 @@ chapters). Checks, each failure printed as ``page: kind: excerpt``:
             ``#fragment`` with no such id in the target page;
 ``browser`` Chromium failed to load the page.
 
-The math check reads the DOM after JavaScript (``chromium --headless --dump-dom``); the other
-checks read the HTML files. One PNG screenshot per page (1280 x 2000, the top of the page) is
-saved into ``--screenshots`` (default ``_build/screenshots``). Exit status 0 when nothing failed,
+The math check reads the DOM after JavaScript (one ``chromium --headless=new`` driven over the
+DevTools pipe opens every page and waits for MathJax); the other checks read the HTML files. One
+PNG screenshot per page (1280 x 2000, the top of the page) is saved into ``--screenshots``
+(default ``_build/screenshots``). Exit status 0 when nothing failed,
 1 on any failure, 2 when no Chromium is found (``--no-browser`` runs the static checks only).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import fcntl
+import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,7 +321,7 @@ def check_links(soup: BeautifulSoup, page_path: Path, html_dir: Path, cache: dic
 
 
 def find_chromium(explicit: str | None = None) -> str | None:
-    """``explicit``, else ``$CHROMIUM``, else the first of CHROMIUM_NAMES on PATH; None if none runs."""
+    """``explicit``, else ``$CHROMIUM``, else the first of CHROMIUM_NAMES on PATH; None if none is found."""
     for cand in ([explicit] if explicit else [os.environ.get("CHROMIUM")] + list(CHROMIUM_NAMES)):
         if not cand:
             continue
@@ -326,40 +332,173 @@ def find_chromium(explicit: str | None = None) -> str | None:
 
 
 class Browser:
-    """Headless Chromium run once per page and action (no driver library: the system package only)."""
+    """One headless Chromium (the system package, no driver library) driven over the DevTools
+    protocol on a pipe (``--remote-debugging-pipe``: fd 3 in, fd 4 out, NUL-separated JSON), so a
+    book of N pages costs one browser start, not 2N (a start takes 10-20 s on a busy machine).
 
-    def __init__(self, chromium: str, budget_ms: int = 15000, timeout_s: float = 180):
-        self.chromium, self.budget_ms, self.timeout_s = chromium, budget_ms, timeout_s
+    ``load(page)`` opens the page, waits for its load event and for MathJax to finish typesetting
+    (``MathJax.startup.promise``, then the fonts), and returns the DOM after JavaScript;
+    ``screenshot(png)`` then saves the top ``WINDOW`` of it as a PNG."""
+
+    def __init__(self, chromium: str, timeout_s: float = 120, window: tuple[int, int] = WINDOW):
+        self.chromium, self.timeout_s, self.window = chromium, timeout_s, window
         self._profile = tempfile.TemporaryDirectory(prefix="check-book-chromium-")
+        self._events: queue.Queue = queue.Queue()
+        self._replies: dict[int, dict] = {}
+        self._pending: list[dict] = []
+        self._next = 0
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess:
-        cmd = [self.chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        def fds():  # the child's fd 3 reads our commands, its fd 4 writes the replies
+            a, b = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)  # inheritable, unlike os.pipe()'s own fds
+            os.dup2(b, 4)
+
+        cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
-               "--mute-audio", f"--user-data-dir={self._profile.name}",
-               f"--virtual-time-budget={self.budget_ms}", *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s)
+               "--mute-audio", "--remote-debugging-pipe", f"--user-data-dir={self._profile.name}",
+               f"--window-size={window[0]},{window[1]}", "about:blank"]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      preexec_fn=fds, close_fds=False)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._stderr: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        try:
+            target = self.call("Target.createTarget", {"url": "about:blank"}, timeout=max(self.timeout_s, 120))["targetId"]
+            self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            self.call("Page.enable", session=True)
+            # offline, as the book must work: a request to another host fails at once instead of
+            # hanging until its time-out (the check would wait for a CDN's MathJax, say)
+            self.call("Network.enable", session=True)
+            self.call("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*"]}, session=True)
+            self.call("Emulation.setDeviceMetricsOverride", {"width": window[0], "height": window[1],
+                                                              "deviceScaleFactor": 1, "mobile": False}, session=True)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- the pipe --------------------------------------------------------------------------
+    def _read(self) -> None:
+        buf = b""
+        with os.fdopen(self._from_child, "rb", buffering=0) as f:
+            while chunk := f.read(1 << 16):
+                buf += chunk
+                *msgs, buf = buf.split(b"\0")
+                for m in msgs:
+                    self._events.put(json.loads(m))
+        self._events.put(None)  # the browser went away
+
+    def _drain_stderr(self) -> None:
+        for line in self._proc.stderr:
+            self._stderr = (self._stderr + [line.decode(errors="replace").rstrip()])[-20:]
+
+    def _get(self, deadline: float) -> dict:
+        try:
+            msg = self._events.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError from None
+        if msg is None:
+            self._events.put(None)
+            raise RuntimeError(f"Chromium exited ({self._proc.poll()}): {' | '.join(self._stderr[-3:])}")
+        return msg
+
+    def call(self, method: str, params: dict | None = None, session: bool = False, timeout: float | None = None) -> dict:
+        self._next += 1
+        msg = {"id": self._next, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = self._session
+        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + (timeout or self.timeout_s)
+        while self._next not in self._replies:
+            try:
+                m = self._get(deadline)
+            except TimeoutError:
+                raise RuntimeError(f"{method}: no answer from Chromium in {timeout or self.timeout_s:.0f} s") from None
+            (self._replies.__setitem__(m["id"], m) if "id" in m else self._pending.append(m))
+        reply = self._replies.pop(self._next)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error'].get('message')}")
+        return reply.get("result", {})
+
+    def _wait_event(self, method: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, m in enumerate(self._pending):
+                if m.get("method") == method and m.get("sessionId") == self._session:
+                    del self._pending[: i + 1]
+                    return True
+            self._pending.clear()
+            try:
+                m = self._get(deadline)
+            except TimeoutError:
+                return False
+            (self._replies.__setitem__(m["id"], m) if "id" in m else self._pending.append(m))
+
+    # -- pages -----------------------------------------------------------------------------
+    SETTLE = """(async () => {
+      const wait = (p, ms) => Promise.race([p, new Promise(r => setTimeout(r, ms))]);
+      const mj = window.MathJax;
+      if (mj && mj.startup && mj.startup.promise) await wait(mj.startup.promise, %d);
+      if (document.fonts) await wait(document.fonts.ready, 5000);
+      return document.documentElement.outerHTML;
+    })()"""
 
     def version(self) -> str:
-        r = subprocess.run([self.chromium, "--version"], capture_output=True, text=True, timeout=60)
-        return r.stdout.strip()
+        product = self.call("Browser.getVersion").get("product", "")
+        return f"{Path(self.chromium).name} {product.rsplit('/', 1)[-1]}"
+
+    def load(self, page: Path) -> str:
+        """The page's DOM after its JavaScript (and MathJax) ran. A page whose load event does not
+        come in ``timeout_s`` (a script from an unreachable host) is read as it stands then."""
+        self._pending.clear()
+        r = self.call("Page.navigate", {"url": Path(page).resolve().as_uri()}, session=True)
+        if r.get("errorText"):
+            raise RuntimeError(f"navigation failed: {r['errorText']}")
+        self._wait_event("Page.loadEventFired", self.timeout_s)
+        res = self.call("Runtime.evaluate", {"expression": self.SETTLE % (self.timeout_s * 500), "awaitPromise": True,
+                                             "returnByValue": True}, session=True, timeout=self.timeout_s * 2)
+        if "exceptionDetails" in res:
+            raise RuntimeError(f"reading the DOM failed: {res['exceptionDetails'].get('text')}")
+        return res["result"]["value"]
 
     def dom(self, page: Path) -> str:
-        r = self._run("--dump-dom", Path(page).resolve().as_uri())
-        if r.returncode != 0 or "<html" not in r.stdout.lower():
-            raise RuntimeError(f"chromium --dump-dom exited {r.returncode}: {r.stderr.strip()[-300:]}")
-        return r.stdout
+        return self.load(page)
 
-    def screenshot(self, page: Path, png: Path, window: tuple[int, int] = WINDOW) -> Path:
-        png = Path(png).resolve()
+    def screenshot(self, png: Path) -> Path:
+        """The top ``window`` of the page ``load`` opened last, as a PNG."""
+        png = Path(png)
         png.parent.mkdir(parents=True, exist_ok=True)
-        png.unlink(missing_ok=True)
-        r = self._run(f"--screenshot={png}", f"--window-size={window[0]},{window[1]}", Path(page).resolve().as_uri())
-        if not png.is_file():
-            raise RuntimeError(f"chromium --screenshot exited {r.returncode}, wrote nothing: {r.stderr.strip()[-300:]}")
+        data = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False}, session=True)["data"]
+        png.write_bytes(base64.b64decode(data))
         return png
 
     def close(self) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                self.call("Browser.close", timeout=10)
+            except (RuntimeError, OSError):
+                pass
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc is not None:
+            try:
+                os.close(self._to_child)
+            except OSError:
+                pass
         self._profile.cleanup()
+
+    def __enter__(self) -> "Browser":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 # ------------------------------------------------------------------------------------------
@@ -397,14 +536,14 @@ def check_page(page_path: Path, html_dir: Path, browser: Browser | None = None, 
     if browser is None:
         return fails + check_math(soup, page), None
     try:
-        dom = parse(browser.dom(page_path))
-        fails += check_math(soup, page, dom)
-    except (RuntimeError, subprocess.TimeoutExpired) as e:
-        fails.append(Failure(page, "browser", f"loading the page failed: {e}"))
+        dom = parse(browser.load(page_path))
+    except RuntimeError as e:
+        return fails + [Failure(page, "browser", f"loading the page failed: {e}")], None
+    fails += check_math(soup, page, dom)
     if screenshots is not None:
         try:
-            shot = browser.screenshot(page_path, Path(screenshots) / (page_path.stem + ".png"))
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            shot = browser.screenshot(Path(screenshots) / (page_path.stem + ".png"))
+        except RuntimeError as e:
             fails.append(Failure(page, "browser", f"screenshot failed: {e}"))
     return fails, shot
 
@@ -423,7 +562,7 @@ def check_book(html_dir: Path, screenshots: Path | None = None, chromium: str | 
         exe = find_chromium(chromium)
         if exe is None:
             raise FileNotFoundError(f"no Chromium found ({chromium or ', '.join(CHROMIUM_NAMES)})")
-        br = Browser(exe)
+        br = Browser(exe)  # RuntimeError when it does not start
     cache: dict[Path, set[str]] = {}
     roots = machine_roots(html_dir)
     failures, shots = [], []
@@ -472,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         rep = check_book(a.html, None if a.no_browser else shots, a.chromium, browser=not a.no_browser, progress=progress)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, RuntimeError) as e:
         print(f"check_book: {e}", file=sys.stderr)
         return 2
     for f in rep.failures:
