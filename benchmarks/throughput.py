@@ -1,4 +1,4 @@
-"""Training and inference throughput (images/s) of SimCardioNet at the smoke and paper input sizes.
+"""Training and inference throughput (images/s) of SimCardioNet at the smoke, cpu (lead-panel mosaic) and paper sizes.
 
 Training = one SimCLR step on a batch of pages: two views through backbone + projection head,
 hybrid loss, backward, AdamW step (augmentation excluded: it runs on the CPU side). Inference =
@@ -6,7 +6,7 @@ hybrid loss, backward, AdamW step (augmentation excluded: it runs on the CPU sid
 channels_last against fp32 and reports the ratio (measured in one process, back to back, so the
 ratio is robust to a busy machine even when the absolute numbers are not).
 
-    .venv/bin/python benchmarks/throughput.py                      # CPU: smoke + paper sizes
+    .venv/bin/python benchmarks/throughput.py --threads 2 --json results/model_checks/throughput_cpu_2threads.json  # CPU
     .venv/bin/python benchmarks/throughput.py --device cuda --json results/model_checks/throughput_gpu.json
 """
 
@@ -82,7 +82,7 @@ def main() -> int:
         torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
     rows = []
-    for preset, batch in (("smoke", 32), ("paper", 16 if dev.type == "cpu" else 128)):
+    for preset, batch in (("smoke", 32), ("cpu", 16), ("paper", 16 if dev.type == "cpu" else 128)):
         base = measure(preset, dev, batch, a.steps, amp=False, channels_last=False)
         rows.append(base)
         if dev.type == "cuda":
@@ -96,7 +96,10 @@ def main() -> int:
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+        from simcardionet_lite.results import run_metadata, to_jsonable
+
+        payload = {"meta": meta, "rows": rows, "metadata": run_metadata()}  # commit, dirty flag, torch/CUDA, threads
+        Path(a.json).write_text(json.dumps(to_jsonable(payload), indent=1))
     return 0
 
 
