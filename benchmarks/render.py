@@ -26,8 +26,8 @@ from simcardionet_lite.ecg import synth as S
 def render_matplotlib(signal: np.ndarray, fs: float, style: str, size: tuple[int, int], header: dict | None = None) -> np.ndarray:
     """The same page drawn with matplotlib (Agg) at ``size``: the reference for the ratio."""
     import matplotlib
-
-    matplotlib.use("Agg")
+    # no matplotlib.use("Agg"): a Figure on its own FigureCanvasAgg needs no pyplot backend, and
+    # switching it would stop the notebook that runs this (chapter 1) from showing its own figures
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
