@@ -14,7 +14,9 @@ Presets:
   network from scratch, 3 seeds, baselines beside it.
 * ``cpu_pretrain``: ``cpu``'s network with SimCLR pretraining (hybrid loss) and progressive
   unfreezing, for the questions that need pretraining (ablations, label efficiency).
-* ``paper``: GPU; full image size, data and epochs.
+* ``paper``: GPU; full image size, data and epochs (never run: CPU augmentation sets its pace).
+* ``gpu``: ``cpu_pretrain``'s method on one GPU with the views made there (``augment_on =
+  "device"``), sized so that each real-data chapter takes minutes (``scripts/gpu_run.sh``).
 
 ``load_preset(name, **overrides)`` returns a :class:`Config`; overrides use dotted keys
 (``load_preset("smoke", **{"pretrain.epochs": 3})``) or section dicts
@@ -112,6 +114,13 @@ class AugConfig:
     translate_frac: float = 0.1  # ours: horizontal shift (fraction of width, no rescaling): moves beats in time, keeps their shape; measured: smoke kNN 0.35 vs 0.28 without (3 seeds)
 
 
+def check_augment_on(section: str, value: str) -> None:
+    """A ``ValueError`` naming the choices when ``augment_on`` is neither "workers" nor "device"."""
+    if value not in ("workers", "device"):
+        raise ValueError(f"{section}.augment_on must be 'workers' (CPU, per image) or 'device' (batched, on the "
+                         f"training device), got {value!r}")
+
+
 @dataclass
 class PretrainConfig:
     """Stage 1: self-supervised pretraining (paper: "a modified SimCLR")."""
@@ -128,11 +137,14 @@ class PretrainConfig:
     knn_k: int = 5  # ours: kNN monitor neighbours
     corpus: str = "all_pages"  # ours: pages an evaluation's encoder is pretrained on (labels unused): "train_pages" = the training pages of that split only (inductive; paper preset) | "all_pages" = every page of the dataset, test pages included (transductive; smoke, so one cached encoder serves every fold and chapter)
     num_workers: int = 0  # ours: augmentation worker processes (0: in the training process, the smoke stream); see train/views.py
+    augment_on: str = "workers"  # ours: where the views are made: "workers" (the per-image torchvision pipeline on the CPU, in num_workers processes) | "device" (batched tensor ops on the training device, pages moved there once as uint8: batch_augment.py; another draw of the same augmentations)
+    compile: bool = False  # ours: torch.compile the pretraining network; off: its gain has not been measured (no GPU run yet)
     extra_corpus: tuple[str, ...] = ()  # ours: unlabelled pages added to each split's training pages with corpus="train_pages" (refused with "all_pages", which already holds every page), prepared as the run's pages (data.image_size, panels, grayscale, crop), never in the kNN monitor (data/corpus.py); entries: "synthetic:N" = N synthetic records per class of data.label_set in data.style, seeded apart from the run's pages | "ptbxl:PATH" = every record with a diagnostic superclass in that PTB-XL folder, all folds, drawn in the ptbxl style (the ptbxl source has no style choice); e.g. --set 'pretrain.extra_corpus=["ptbxl:../shared/realdata/ptbxl_sample","synthetic:100"]'
 
     def __post_init__(self) -> None:
         self.extra_corpus = tuple(self.extra_corpus) if isinstance(self.extra_corpus, list) else self.extra_corpus
         self.extra_sources()  # a bad entry fails where the config is made (a --set), not deep inside a run
+        check_augment_on("pretrain", self.augment_on)
 
     def extra_sources(self) -> tuple[tuple[str, int | str], ...]:
         """``extra_corpus`` read: ``(("ptbxl", "PATH"), ("synthetic", 100))``; a ``ValueError`` names a
@@ -186,6 +198,10 @@ class FinetuneConfig:
     label_smoothing: float = 0.0  # ours
     val_fraction: float = 0.2  # ours: validation split taken inside each training fold
     num_workers: int = 0  # ours: augmentation worker processes (0: in the training process); see train/views.py
+    augment_on: str = "workers"  # ours: "workers" | "device", as pretrain.augment_on (with aug_finetune)
+
+    def __post_init__(self) -> None:
+        check_augment_on("finetune", self.augment_on)
 
 
 @dataclass
@@ -218,7 +234,7 @@ class ExperimentConfig:
 class Config:
     """The whole configuration of one run."""
 
-    preset: str = "smoke"  # ours: name of the preset this config came from ("smoke" | "paper")
+    preset: str = "smoke"  # ours: name of the preset this config came from (a PRESETS key: "smoke" | "cpu" | "cpu_pretrain" | "paper" | "gpu")
     seed: int = 0  # ours: seed of the synthetic pages and of single runs outside the recipes (recipes repeat over eval.seeds)
     device: str = "auto"  # ours: "auto" picks CUDA when present
     data: DataConfig = field(default_factory=DataConfig)
@@ -355,8 +371,38 @@ def _cpu_pretrain() -> Config:
                                 "finetune.unfreeze_schedule": CPU_PRETRAIN_UNFREEZE, "finetune.lr_decay": 0.5})
 
 
+#: the ablation arms the ``gpu`` preset runs: the paper preset's without ``crop`` (the lead-panel mosaic already
+#: leaves the header and footer out, so that arm would be ``full`` again)
+GPU_ABLATIONS: tuple[str, ...] = ("full", "no_attention", "lam0", "no_unfreeze", "scratch", "no_domain_aug")
+
+
+def _gpu() -> Config:
+    """``cpu_pretrain``'s network and method on one GPU (ours), sized for the real-data chapters in minutes.
+
+    Everything that defines the method is ``cpu_pretrain``'s (lead-panel mosaic 192 x 384, tile
+    tokens, hybrid-loss pretraining on each split's distinct training pages, progressive
+    unfreezing, the tuned fine-tuning); what changes is where and how long it runs: every view is
+    made on the GPU (``augment_on = "device"``), pretraining runs in bf16 + channels_last with 128
+    pages a step (more negatives per step) for 50 epochs instead of 15, and the chapters run the
+    paper preset's ablation arms (:data:`GPU_ABLATIONS`) and the PTB-XL learning curve. Chapter 5 runs the
+    duplicate-aware grouped folds with the ResNet-18 beside the method (the file-level protocol adds about 3
+    minutes: ``--set 'experiment.protocols=["file","grouped"]'``). Sized by
+    ``scripts/gpu_estimate.py --preset gpu`` so that chapters 05-08 and 10 on the real Dataset I
+    and the PTB-XL sample each take at most about 6 minutes on one H200 (an **estimate** until
+    ``scripts/gpu_run.sh`` has run there); ``torch.compile`` stays off (``pretrain.compile``).
+    """
+    return with_overrides(_cpu_pretrain(), {
+        "preset": "gpu",
+        "pretrain.epochs": 50, "pretrain.batch_size": 128, "pretrain.warmup_epochs": 5,
+        "pretrain.amp": True, "pretrain.channels_last": True, "pretrain.augment_on": "device",
+        "finetune.augment_on": "device",
+        "experiment.protocols": ("grouped",), "experiment.ablations": GPU_ABLATIONS,
+        "experiment.learning_curve": (0.25, 0.5),
+    })
+
+
 PRESETS: dict[str, typing.Callable[[], Config]] = {"smoke": _smoke, "cpu": _cpu, "cpu_pretrain": _cpu_pretrain,
-                                                   "paper": _paper}
+                                                   "paper": _paper, "gpu": _gpu}
 
 
 def load_preset(name: str = "smoke", **overrides: Any) -> Config:

@@ -86,7 +86,8 @@ def infer(model: torch.nn.Module, images: torch.Tensor, *, output: str = "logits
     Why one function: prediction, feature extraction, the pretraining kNN monitor, the
     fine-tuning validation and the deletion curves all run the same batched forward pass; doing
     it in one place keeps eval mode, device moves, bf16 autocast and channels_last identical
-    everywhere. The model's train/eval state is restored afterwards. Returns a float32 CPU tensor.
+    everywhere. The model's train/eval state is restored afterwards. ``images`` are float in [0, 1]
+    or uint8 pages (scaled on the device, batch by batch). Returns a float32 CPU tensor.
     """
     if output not in ("logits", "features"):
         raise ValueError(f"output must be 'logits' or 'features', got {output!r}")
@@ -99,6 +100,8 @@ def infer(model: torch.nn.Module, images: torch.Tensor, *, output: str = "logits
     try:
         for i in range(0, len(images), batch_size):
             x = images[i : i + batch_size].to(dev)
+            if x.dtype == torch.uint8:  # pages held as uint8 (the device pipeline): to [0, 1] as dataset_images does
+                x = x.float().div_(255.0)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):

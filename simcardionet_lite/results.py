@@ -92,7 +92,7 @@ def git_info(root: Path | None = None) -> dict[str, Any]:
     root = repo_root() if root is None else Path(root)
     commit = _git(["rev-parse", "HEAD"], root)
     if commit is None:
-        return {"commit": None, "branch": None, "dirty": None, "dirty_files": None, "code_dirty": None}
+        return _checked_copy() or {"commit": None, "branch": None, "dirty": None, "dirty_files": None, "code_dirty": None}
     status = _git(["diff", "--name-only", "HEAD"], root)  # tracked files changed, staged or not
     files = None if status is None else [ln.strip() for ln in status.splitlines() if ln.strip()]
     return {
@@ -102,6 +102,19 @@ def git_info(root: Path | None = None) -> dict[str, Any]:
         "dirty_files": None if files is None else files[:50],
         "code_dirty": None if files is None else any(not f.startswith("results/") for f in files),
     }
+
+
+def _checked_copy() -> dict[str, Any] | None:
+    """The git record of a copy of the tree without ``.git`` (a GPU machine's copy), from the file that
+    ``$SIMCARDIONET_TREE_CHECK`` names: ``{"commit", "dirty_files"}`` as ``scripts/prepare_device_data.py
+    check-tree`` wrote it after comparing every tracked file's blob hash with the commit's; None without it."""
+    path = os.environ.get("SIMCARDIONET_TREE_CHECK")
+    if not path or not Path(path).is_file():
+        return None
+    rec = json.loads(Path(path).read_text())
+    files = list(rec.get("dirty_files") or [])
+    return {"commit": rec.get("commit"), "branch": rec.get("branch"), "dirty": bool(files), "dirty_files": files[:50],
+            "code_dirty": any(not f.startswith("results/") for f in files), "checked": "blob hashes of the tracked files"}
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:

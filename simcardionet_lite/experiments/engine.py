@@ -41,8 +41,8 @@ PAGE_FIELDS = ("image_size", "crop_header_footer", "grayscale", "panels")
 
 
 #: the package modules whose code shapes a pretrained encoder: their source bytes are part of its cache key
-ENCODER_CODE = ("augment", "losses", "runtime", "train/pretrain", "train/views", "model/__init__", "model/backbone",
-                "model/heads", "model/resnet", "data/corpus")
+ENCODER_CODE = ("augment", "batch_augment", "losses", "runtime", "train/pretrain", "train/views", "model/__init__",
+                "model/backbone", "model/heads", "model/resnet", "data/corpus")
 
 
 @functools.lru_cache(maxsize=None)

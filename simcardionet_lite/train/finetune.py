@@ -40,7 +40,7 @@ from simcardionet_lite.augment import finetune_transform, mosaic_grid
 from simcardionet_lite.config import Config
 from simcardionet_lite.evaluate import _point_metrics, dataset_images, dataset_labels, infer
 from simcardionet_lite.runtime import resolve_device
-from simcardionet_lite.train.views import ViewBatches
+from simcardionet_lite.train.views import make_views, page_tensor
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)))
     gen = torch.Generator().manual_seed(seed)
-    images, labels = dataset_images(train_ds), dataset_labels(train_ds)
+    images, labels = page_tensor(train_ds, fc.augment_on), dataset_labels(train_ds)  # uint8 for augment_on="device"
     n_classes = int(getattr(model, "num_classes", int(labels.max()) + 1))
     has_val = val_ds is not None and len(val_ds) > 0
     if has_val:
@@ -177,8 +177,9 @@ def finetune(model: nn.Module, train_ds: Any, val_ds: Any | None, cfg: Config, *
     current: list[str] = []
     opt: torch.optim.Optimizer | None = None
     best_f1, best_state, bad = -1.0, None, 0
-    # the augmented batches; finetune.num_workers > 0 makes them in worker processes (views.py)
-    view_maker = ViewBatches(images, tf, fc.num_workers, n_views=1)
+    # the augmented batches: in worker processes (finetune.num_workers) or on the device (augment_on; views.py)
+    view_maker = make_views(fc.augment_on, images, cfg.aug_finetune, tf, mosaic_grid(cfg.data), fc.num_workers, device,
+                            n_views=1)
     try:
         for epoch in range(fc.epochs):
             t0 = time.perf_counter()

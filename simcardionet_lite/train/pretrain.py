@@ -38,7 +38,7 @@ from simcardionet_lite.config import Config, PretrainConfig
 from simcardionet_lite.evaluate import dataset_groups, dataset_images, dataset_labels, infer, knn_accuracy
 from simcardionet_lite.losses import HybridContrastiveLoss
 from simcardionet_lite.runtime import resolve_device
-from simcardionet_lite.train.views import ViewBatches
+from simcardionet_lite.train.views import make_views, page_tensor
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,8 @@ def pretrain(
     order_gen = torch.Generator().manual_seed(seed)
     aug_gen = torch.Generator().manual_seed(seed + 7919 * (rank + 1))
 
-    images = dataset_images(dataset)
+    # float pages for the CPU workers, uint8 pages for the device pipeline (pretrain.augment_on)
+    images = page_tensor(dataset, pc.augment_on)
     n = len(images)
     if n < 2:
         raise ValueError(f"pretraining needs at least 2 images, got {n}")
@@ -228,6 +229,8 @@ def pretrain(
     net: nn.Module = _SSLNet(model)
     if world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    if pc.compile:  # off by default: unmeasured; the checkpoint saves `model`, which compiling leaves as it is
+        net = torch.compile(net)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = make_optimizer(params, pc)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(pc.epochs * steps, pc.warmup_epochs * steps))
@@ -262,8 +265,9 @@ def pretrain(
     if start == 0:
         hist["knn_init"] = monitor()
     net.train()
-    # the two views of each batch; pretrain.num_workers > 0 makes them in worker processes (views.py)
-    view_maker = ViewBatches(images, views.transform, pc.num_workers, n_views=2)
+    # the two views of each batch: in worker processes (pretrain.num_workers) or on the device (augment_on; views.py)
+    view_maker = make_views(pc.augment_on, images, cfg.aug_pretrain, views.transform, mosaic_grid(cfg.data), pc.num_workers,
+                            device, n_views=2)
     try:
         for epoch in range(start, pc.epochs):
             t0 = time.perf_counter()

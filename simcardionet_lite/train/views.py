@@ -22,6 +22,13 @@ Determinism, which the two modes keep in different ways:
 In both modes the view seeds of each step are drawn from the caller's generator, one per view,
 in step order, so the generator ends an epoch in the same state either way and a resumed run
 (which restores it) continues the same sequence.
+
+A third way, :class:`DeviceViews` (``pretrain.augment_on = "device"``, likewise for fine-tuning):
+the pages go to the training device once per run as uint8 and every batch of views is made there
+by the batched tensor ops of :mod:`simcardionet_lite.batch_augment`, no worker process and no
+per-image loop. Its views are another (equally random) draw than the workers' from the same
+seeds; the caller's generator is used the same way (one seed per view per step), so resume is
+exact here too. :func:`make_views` picks the maker from the config value.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 
 from simcardionet_lite.augment import apply_seeded, draw_seed
+from simcardionet_lite.batch_augment import BatchAugment
+from simcardionet_lite.config import AugConfig
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 _SEED_MOD = 2**63
@@ -135,4 +144,67 @@ class ViewBatches:
         self.close()
 
 
-__all__ = ["ViewBatches"]
+class DeviceViews:
+    """``n_views`` augmented views of each batch, made on ``device`` by :class:`~simcardionet_lite.batch_augment.BatchAugment`.
+
+    ``pages`` (N x 3 x H x W, uint8 or float in [0, 1]) are moved to ``device`` once, here; each
+    batch is indexed there and augmented there. ``epoch(batches, generator)`` yields the
+    (n_views * B) x 3 x H x W float tensor ``cat([view 1, view 2, ...])`` on ``device``, as
+    :class:`ViewBatches` does on the CPU. View ``v`` of a step is drawn by a ``torch.Generator``
+    seeded with that step's ``v``-th seed from ``generator``.
+    """
+
+    def __init__(self, pages: torch.Tensor, augment: BatchAugment, device: torch.device | str, *, n_views: int = 2) -> None:
+        if n_views < 1:
+            raise ValueError(f"n_views must be >= 1, got {n_views}")
+        self.device = torch.device(device)
+        self.pages = pages.to(self.device)
+        self.augment, self.n_views = augment, int(n_views)
+
+    def epoch(self, batches: Sequence[torch.Tensor], generator: torch.Generator) -> Iterator[torch.Tensor]:
+        seeds = [tuple(draw_seed(generator) for _ in range(self.n_views)) for _ in batches]
+        for idx, ss in zip(batches, seeds):
+            x = self.pages[idx.to(self.device)]
+            yield torch.cat([self.augment(x, torch.Generator().manual_seed(sd)) for sd in ss])
+
+    def close(self) -> None:
+        """Nothing to stop (no worker processes); the pages are freed with this object."""
+
+    def __enter__(self) -> DeviceViews:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+AUGMENT_ON = ("workers", "device")
+
+
+def page_tensor(dataset: object, augment_on: str) -> torch.Tensor:
+    """A dataset's pages as the view maker of ``augment_on`` takes them: float N x 3 x H x W in [0, 1]
+    (``"workers"``, :func:`~simcardionet_lite.evaluate.dataset_images`) or uint8 N x 3 x H x W
+    (``"device"``: a quarter of the memory, converted to float on the device, batch by batch)."""
+    from simcardionet_lite.evaluate import dataset_images
+
+    if augment_on not in AUGMENT_ON:
+        raise ValueError(f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}")
+    if augment_on == "workers" or not hasattr(dataset, "images_uint8"):
+        x = dataset_images(dataset)
+        return x if augment_on == "workers" else (x * 255.0).round_().to(torch.uint8)
+    import numpy as np
+
+    return torch.from_numpy(np.ascontiguousarray(dataset.images_uint8())).permute(0, 3, 1, 2)
+
+
+def make_views(augment_on: str, images: torch.Tensor, aug: AugConfig, transform: Transform, tile_grid: tuple[int, int] | None,
+               workers: int, device: torch.device, *, n_views: int) -> ViewBatches | DeviceViews:
+    """The view maker ``augment_on`` names: :class:`ViewBatches` with the per-image ``transform``
+    (``"workers"``) or :class:`DeviceViews` with ``aug`` batched on ``device`` (``"device"``)."""
+    if augment_on == "device":
+        return DeviceViews(images, BatchAugment(aug, tuple(images.shape[-2:]), tile_grid), device, n_views=n_views)
+    if augment_on != "workers":
+        raise ValueError(f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}")
+    return ViewBatches(images, transform, workers, n_views=n_views)
+
+
+__all__ = ["AUGMENT_ON", "DeviceViews", "ViewBatches", "make_views", "page_tensor"]
