@@ -75,7 +75,10 @@ def test_tile_network_shares_one_encoder_and_knows_positions() -> None:
     x = torch.rand(2, 3, 64, 128)
     assert m(x).shape == (2, 3) and m.features(x).shape == (2, 16)
     assert m.feature_map(x).shape == (2, 16, 8, 16)  # 16 tiles of 16 x 32 -> 2 x 4 maps, reassembled
-    assert m.cam_target_layer is m.mosaic and m.cam_reshape_transform is None
+    assert m.cam_target_layer is m.mosaic
+    tokens = torch.rand(2, 16, 16)  # the attention block's output: one token per tile
+    lead_map = m.cam_reshape_transform(tokens)
+    assert lead_map.shape == (2, 16, 4, 4) and torch.equal(lead_map[:, :, 1, 2], tokens[:, 6])  # tile 6 = row 1, col 2
     # the encoder is shared: a tile's map does not depend on where it sits ...
     tiles = split_tiles(x, (4, 4)).view(2, 16, 3, 16, 32)
     swapped = tiles.clone()
@@ -112,3 +115,17 @@ def test_lead_boxes_follow_the_input_layout() -> None:
     # the cells tile the mosaic exactly: a uniform map's mass adds up to 1
     area = sum((y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in cells.values())
     assert area == 192 * 384
+
+
+def test_gradcam_of_the_tile_attention_block_is_a_lead_level_map() -> None:
+    """Hooking the attention block of a tile network (chapter 10's second layer) gives one CAM value
+    per lead panel, upsampled to the page; it used to fail inside pytorch-grad-cam (3-D gradients)."""
+    from simcardionet_lite.explain import gradcam
+
+    torch.manual_seed(0)
+    m = SimCardioNet(TILES, 3).eval()
+    x = torch.rand(2, 3, 64, 128)
+    cams = gradcam(m, x, [0, 1], target_layer=m.attention, reshape_transform=m.cam_reshape_transform)
+    assert cams.shape == (2, 64, 128) and np.isfinite(cams).all()
+    tile = cams[0, :16, :32]  # the first lead panel's area: close to constant (one cell, upsampled)
+    assert tile.std() < cams[0].std()

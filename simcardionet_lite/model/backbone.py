@@ -305,16 +305,18 @@ class SimCardioNet(nn.Module):
     def cam_reshape_transform(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """Maps the attention block's token output N x L x C back to N x C x h x w (None if attention is off).
 
-        Only needed when someone hooks :attr:`attention` instead of :attr:`cam_target_layer`.
+        Only needed when someone hooks :attr:`attention` instead of :attr:`cam_target_layer`. With
+        tile tokens the map is the tile grid itself (N x C x rows x cols, one cell per lead panel):
+        a lead-level CAM, which Grad-CAM upsamples to the page like any other map.
         """
-        if self.attention is None or self.tile_grid is not None:
-            return None  # tile tokens carry no spatial map: hook cam_target_layer
-        att = self.attention
+        if self.attention is None:
+            return None
+        att, grid = self.attention, self.tile_grid
 
         def reshape(t: torch.Tensor) -> torch.Tensor:
             if t.dim() == 4:
                 return t
-            h, w = att.last_hw  # type: ignore[misc]
+            h, w = grid if grid is not None else att.last_hw  # type: ignore[misc]
             return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], h, w)
 
         return reshape
