@@ -24,12 +24,10 @@ Pages are the package's synthetic pages prepared as the preset prepares pages (l
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -172,8 +170,9 @@ def main() -> int:
           f"ratio {row['ratio_pipeline_vs_train']:.2f} ({meta['device']}, {meta['threads']} threads); the old per-image "
           f"pipeline makes {row['per_image_views_per_s_1_thread']:.0f} views/s per worker")
     if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(json.dumps({"meta": meta, "rows": [row]}, indent=1))
+        from simcardionet_lite.results import write_check
+
+        write_check(a.json, {"meta": meta, "rows": [row]})
     return 0
 
 

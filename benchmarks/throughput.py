@@ -13,10 +13,8 @@ ratio is robust to a busy machine even when the absolute numbers are not).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
-from pathlib import Path
 
 import torch
 
@@ -95,11 +93,9 @@ def main() -> int:
     for r in rows:
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
     if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        from simcardionet_lite.results import run_metadata, to_jsonable
+        from simcardionet_lite.results import write_check
 
-        payload = {"meta": meta, "rows": rows, "metadata": run_metadata()}  # commit, dirty flag, torch/CUDA, threads
-        Path(a.json).write_text(json.dumps(to_jsonable(payload), indent=1))
+        write_check(a.json, {"meta": meta, "rows": rows})
     return 0
 
 

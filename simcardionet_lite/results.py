@@ -175,6 +175,16 @@ def run_metadata() -> dict[str, Any]:
     }
 
 
+def write_check(path: str | Path, payload: Mapping[str, Any]) -> Path:
+    """Write a model check or benchmark result (``results/model_checks/``) as JSON with the run's
+    provenance under ``"metadata"`` (commit, dirty flag, torch/CUDA, threads, device), so that every
+    committed number says which code and machine made it."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(to_jsonable({**payload, "metadata": run_metadata()}), indent=1) + "\n")
+    return out
+
+
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy/torch scalars and arrays, paths, dataclasses, sets and tuples for JSON.
 
@@ -318,5 +328,6 @@ __all__ = [
     "package_versions",
     "hardware_info",
     "to_jsonable",
+    "write_check",
     "chapter_name",
 ]

@@ -127,3 +127,15 @@ def test_git_info_tells_results_only_changes_from_code_changes(tmp_path: Path) -
     (tmp_path / "code.py").write_text("a = 2\n")
     both = git_info(tmp_path)
     assert both["code_dirty"] is True and sorted(both["dirty_files"]) == ["code.py", "results/x/metrics.json"]
+
+
+def test_write_check_records_the_runs_provenance(tmp_path) -> None:
+    """Model checks and benchmarks (results/model_checks/) carry commit, dirty flag and machine, like results."""
+    import json
+
+    from simcardionet_lite.results import write_check
+
+    out = write_check(tmp_path / "sub" / "check.json", {"meta": {"threads": 1}, "rows": [{"x": float("nan")}]})
+    d = json.loads(out.read_text())
+    assert d["meta"] == {"threads": 1} and d["rows"] == [{"x": None}]  # strict JSON: NaN written as null
+    assert {"git", "packages", "hardware"} <= set(d["metadata"]) and "dirty" in d["metadata"]["git"]
