@@ -73,8 +73,7 @@ def run_ptbxl(sets: dict[str, Any], cfg: Config, *, seeds: list[int] | None = No
         if models is not None:
             models[f"seed{seed}"] = (model, cfg, tuple(train.classes))
         run: dict[str, Any] = {"seed": seed, "metrics": res["metrics"], "pretrain": res["pretrain"]}
-        ml_train, ml_test = sets["ml_train"], sets["ml_test"]
-        run["multilabel"] = multilabel_scores(model, ml_train, ml_test, seed)
+        run["multilabel"] = multilabel_scores(model, sets["ml_train"], sets["ml_test"], seed)
         if baseline:
             run["baseline"] = baseline_metrics(cfg, train, test, seed)
         runs.append(run)
