@@ -52,6 +52,18 @@ ROUNDS: dict[int, dict[str, dict[str, Any]]] = {
         "stem stride 1, 4 stages 8-16-32-64": {"model.stem_stride": 1, "model.stem_channels": 8,
                                                "model.stage_channels": [8, 16, 32, 64], "model.blocks_per_stage": [1, 1, 1, 1]},
     },
+    # round 4 (on round 3's choice): the two untried differences from issue #17's exploratory network (0.90 on the
+    # test folds): the standard post-norm transformer-encoder layer instead of our pre-norm block, and a plain
+    # (single 3x3 kernel, max-pooled, no shortcut) panel encoder at full panel resolution, with its 40 epochs.
+    # Widths are ours (the issue does not state them), sized to its 8-10 minutes per fold on 2 cores.
+    4: {
+        "standard transformer layer": {"model.attn_form": "standard"},
+        "plain encoder 8 + 8-16-32-64 (stride 1), standard layer, 40 epochs": {
+            "model.block": "plain", "model.attn_form": "standard", "model.stem_stride": 1, "model.stem_channels": 8,
+            "model.stage_channels": [8, 16, 32, 64], "model.blocks_per_stage": [1, 1, 1, 1], "finetune.epochs": 40},
+        "plain encoder 16-32-64 (stride 2), standard layer, 40 epochs": {
+            "model.block": "plain", "model.attn_form": "standard", "finetune.epochs": 40},
+    },
 }
 
 

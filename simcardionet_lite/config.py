@@ -76,6 +76,8 @@ class ModelConfig:
     blocks_per_stage: tuple[int, ...] = (1, 1, 1)  # ours
     branch_kernels: tuple[int, ...] = (3, 5, 7)  # ours: parallel branch kernel sizes (paper: "multi-scale")
     attention: bool = True  # paper: multi-head self-attention; False is the ablation
+    attn_form: str = "prenorm"  # ours: "prenorm" = pre-norm block (GELU MLP of 2 x dim, no dropout) | "standard" = the original post-norm transformer encoder layer with torch's defaults (ReLU feed-forward of 2048, dropout 0.1): the form of issue #17's exploratory network, whose widths are not stated
+    block: str = "multiscale"  # paper: multi-scale residual blocks | "plain" (ours, not the paper's): one 3x3 conv, batch norm, ReLU and 2x2 max pooling per stage, the exploratory network's encoder
     attn_heads: int = 4  # ours
     arch: str = "simcardionet"  # ours: "simcardionet" (this module's network) | "resnet18" (torchvision's ResNet-18, random init: the standard-CNN baseline a user would pick instead)
     tokens: str = "spatial"  # ours: what self-attention attends over: "spatial" = positions of the last feature map (2D sinusoidal encoding) | "tiles" = one token per tile of a tile_grid cut of the input (each tile encoded by the shared CNN, a learned embedding per tile position); with data.panels the tiles are the lead panels

@@ -129,3 +129,39 @@ def test_stem_stride_one_keeps_full_resolution() -> None:
     assert full.branch_receptive_fields()[0]["rf"] == [5, 7]  # stem RF 3, jump 1: 3 + (k - 1)
     with pytest.raises(ValueError, match="stem_stride"):
         SimCardioNet(dataclasses.replace(TINY, stem_stride=3), 3)
+
+
+def test_standard_attention_form_is_torchs_transformer_encoder_layer() -> None:
+    """``attn_form="standard"`` computes exactly what ``nn.TransformerEncoderLayer`` (post-norm, torch's defaults) does."""
+    from simcardionet_lite.model.backbone import STANDARD_FF, SpatialSelfAttention
+
+    torch.manual_seed(0)
+    ours = SpatialSelfAttention(16, 4, form="standard").eval()
+    ref = torch.nn.TransformerEncoderLayer(16, 4, batch_first=True).eval()
+    assert ref.linear1.out_features == STANDARD_FF and ref.norm_first is False
+    mapping = {"self_attn.": "attn.", "linear1.": "mlp.0.", "linear2.": "mlp.3.", "norm1.": "norm1.", "norm2.": "norm2."}
+    state = {}
+    for k, v in ref.state_dict().items():
+        new = next(k.replace(a, b, 1) for a, b in mapping.items() if k.startswith(a))
+        state[new] = v
+    ours.load_state_dict(state)
+    t = torch.randn(3, 7, 16)
+    assert torch.allclose(ours.block(t), ref(t), atol=1e-5)
+    ours.keep_attention = True
+    ours.block(t)
+    assert ours.last_attention.shape == (3, 7, 7)
+    with pytest.raises(ValueError, match="attn_form"):
+        SpatialSelfAttention(16, 4, form="postnorm")
+
+
+def test_plain_block_encoder_pools_to_the_same_map_and_counts_its_receptive_field() -> None:
+    cfg = ModelConfig(**{**TINY.__dict__, "block": "plain", "attn_form": "standard"})
+    m = SimCardioNet(cfg, 3).eval()
+    x = torch.rand(2, 3, 32, 48)
+    assert m.feature_map(x).shape == (2, 16, 4, 6)  # stem /2, two max-pooled stages /2 each
+    assert m(x).shape == (2, 3)
+    assert not any(isinstance(mod, MultiScaleBlock) for mod in m.modules())
+    # stem RF 3, jump 2; stage1's 3x3 conv sees 3 + 2*2 = 7, its pooling adds a jump (9), jump 4; stage2's conv 9 + 2*4 = 17
+    assert [r["rf"] for r in m.branch_receptive_fields()] == [[7], [17]]
+    with pytest.raises(ValueError, match="model.block"):
+        SimCardioNet(ModelConfig(**{**TINY.__dict__, "block": "dense"}), 3)

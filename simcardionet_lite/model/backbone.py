@@ -45,6 +45,13 @@ from torch import nn
 from simcardionet_lite.config import ModelConfig
 from simcardionet_lite.model.heads import ClassifierHead, ProjectionHead
 
+#: ``model.attn_form`` choices: our pre-norm block, or the standard (post-norm) transformer encoder layer
+ATTN_FORMS = ("prenorm", "standard")
+#: torch.nn.TransformerEncoderLayer's defaults, which ``attn_form="standard"`` follows
+STANDARD_FF, STANDARD_DROPOUT = 2048, 0.1
+#: ``model.block`` choices
+BLOCKS = ("multiscale", "plain")
+
 # ours: pages are mostly white; centring on mid-grey and scaling by 0.25 keeps inputs near unit scale
 INPUT_MEAN = (0.5, 0.5, 0.5)
 INPUT_STD = (0.25, 0.25, 0.25)
@@ -64,6 +71,25 @@ def conv_bn_relu(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
     )
+
+
+class PlainBlock(nn.Module):
+    """One 3x3 convolution, batch norm and ReLU, then (``stride=2``) 2x2 max pooling; no branches, no shortcut.
+
+    Why it exists (``model.block="plain"``, ours): it is the encoder of issue #17's exploratory
+    lead-panel network, a plain CNN, kept as an option so the book can measure what the paper's
+    multi-scale residual block adds over it. It is *not* the paper's block.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.kernels = (3,)
+        self.pool_stride = stride
+        self.conv = conv_bn_relu(cin, cout, 3)
+        self.pool: nn.Module = nn.MaxPool2d(2) if stride == 2 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(x))
 
 
 class MultiScaleBlock(nn.Module):
@@ -116,26 +142,45 @@ class SpatialSelfAttention(nn.Module):
     head-averaged attention weights of the last call in ``last_attention`` (for figures).
     """
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float = 2.0) -> None:
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 2.0, form: str = "prenorm") -> None:
         super().__init__()
         if dim % heads != 0:
             raise ValueError(f"attention dim {dim} must be divisible by attn_heads {heads}")
+        if form not in ATTN_FORMS:
+            raise ValueError(f"model.attn_form must be one of {list(ATTN_FORMS)}, got {form!r}")
+        self.form = form
+        standard = form == "standard"
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True, dropout=STANDARD_DROPOUT if standard else 0.0)
         self.norm2 = nn.LayerNorm(dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        if standard:
+            self.mlp = nn.Sequential(nn.Linear(dim, STANDARD_FF), nn.ReLU(), nn.Dropout(STANDARD_DROPOUT),
+                                     nn.Linear(STANDARD_FF, dim))
+            self.drop1, self.drop2 = nn.Dropout(STANDARD_DROPOUT), nn.Dropout(STANDARD_DROPOUT)
+        else:
+            hidden = int(dim * mlp_ratio)
+            self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
         self.keep_attention = False
         self.last_attention: torch.Tensor | None = None
         self.last_hw: tuple[int, int] | None = None
 
-    def block(self, t: torch.Tensor) -> torch.Tensor:
-        """The pre-norm transformer block on tokens N x L x C (position already added)."""
-        q = self.norm1(t)
+    def _attend(self, q: torch.Tensor) -> torch.Tensor:
         a, weights = self.attn(q, q, q, need_weights=self.keep_attention, average_attn_weights=True)
         if self.keep_attention:
             self.last_attention = weights.detach()
-        t = t + a
+        return a
+
+    def block(self, t: torch.Tensor) -> torch.Tensor:
+        """The transformer block on tokens N x L x C (position already added).
+
+        ``prenorm`` (ours): ``t + attn(norm(t))``, then ``t + mlp(norm(t))``, no dropout.
+        ``standard``: the original post-norm encoder layer, numerically
+        ``torch.nn.TransformerEncoderLayer(dim, heads, batch_first=True)`` (tested against it).
+        """
+        if self.form == "standard":
+            t = self.norm1(t + self.drop1(self._attend(t)))
+            return self.norm2(t + self.drop2(self.mlp(t)))
+        t = t + self._attend(self.norm1(t))
         return t + self.mlp(self.norm2(t))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,8 +196,8 @@ class TileSelfAttention(SpatialSelfAttention):
     mosaic), a fixed identity with no geometry between them to encode.
     """
 
-    def __init__(self, dim: int, heads: int, n_tokens: int, mlp_ratio: float = 2.0) -> None:
-        super().__init__(dim, heads, mlp_ratio)
+    def __init__(self, dim: int, heads: int, n_tokens: int, mlp_ratio: float = 2.0, form: str = "prenorm") -> None:
+        super().__init__(dim, heads, mlp_ratio, form)
         self.position = nn.Parameter(torch.zeros(1, n_tokens, dim))
         nn.init.trunc_normal_(self.position, std=0.02)
 
@@ -204,11 +249,18 @@ class SimCardioNet(nn.Module):
         self.stem = conv_bn_relu(3, cfg.stem_channels, 3, stride=cfg.stem_stride)
         if len(cfg.blocks_per_stage) != len(cfg.stage_channels):
             raise ValueError("model.blocks_per_stage and model.stage_channels must have the same length")
+        if cfg.block not in BLOCKS:
+            raise ValueError(f"model.block must be one of {list(BLOCKS)}, got {cfg.block!r}")
+
+        def make_block(cin: int, cout: int, stride: int) -> nn.Module:
+            if cfg.block == "plain":
+                return PlainBlock(cin, cout, stride)
+            return MultiScaleBlock(cin, cout, tuple(cfg.branch_kernels), stride=stride)
+
         stages = []
         cin = cfg.stem_channels
         for cout, nblocks in zip(cfg.stage_channels, cfg.blocks_per_stage):
-            blocks = [MultiScaleBlock(cin, cout, tuple(cfg.branch_kernels), stride=2)]
-            blocks += [MultiScaleBlock(cout, cout, tuple(cfg.branch_kernels)) for _ in range(nblocks - 1)]
+            blocks = [make_block(cin, cout, 2)] + [make_block(cout, cout, 1) for _ in range(nblocks - 1)]
             stages.append(nn.Sequential(*blocks))
             cin = cout
         self.stages = nn.ModuleList(stages)
@@ -231,9 +283,9 @@ class SimCardioNet(nn.Module):
                 raise ValueError("model.pool='grid' pools page regions; with model.tokens='tiles' each tile is a token: use pool='avg'")
             self.tile_grid = (rows, cols)
             self.mosaic = TileMosaic(self.tile_grid)
-            self.attention = TileSelfAttention(cin, cfg.attn_heads, rows * cols) if cfg.attention else None
+            self.attention = TileSelfAttention(cin, cfg.attn_heads, rows * cols, form=cfg.attn_form) if cfg.attention else None
         else:
-            self.attention = SpatialSelfAttention(cin, cfg.attn_heads) if cfg.attention else None
+            self.attention = SpatialSelfAttention(cin, cfg.attn_heads, form=cfg.attn_form) if cfg.attention else None
         self.feature_dim = cin * self.pool_grid[0] * self.pool_grid[1]
         self.projector = ProjectionHead(self.feature_dim, cfg.proj_hidden, cfg.proj_dim)
         self.head = ClassifierHead(self.feature_dim, num_classes, cfg.dropout)
@@ -326,6 +378,7 @@ class SimCardioNet(nn.Module):
 
         Why: the book shows how the parallel kernels see the trace at different widths. The
         stem (3x3, stride ``stem_stride``) gives RF 3 and jump ``stem_stride``; each block's branch adds (k-1)*jump.
+        A plain block convolves before it pools, so its 2x2 max pooling adds one more jump.
         """
         rf, jump = 3, int(self.cfg.stem_stride)
         out = []
@@ -333,7 +386,8 @@ class SimCardioNet(nn.Module):
             first = stage[0]
             out.append({"stage": f"stage{i}", "kernels": first.kernels, "rf": [rf + (k - 1) * jump for k in first.kernels]})
             kmax = max(first.kernels)
-            rf, jump = rf + (kmax - 1) * jump, jump * 2
+            rf = rf + (kmax - 1) * jump + (jump if isinstance(first, PlainBlock) else 0)
+            jump = jump * 2
             for blk in list(stage)[1:]:
                 rf += (max(blk.kernels) - 1) * jump
         return out
@@ -363,5 +417,5 @@ def count_trainable(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["SimCardioNet", "MultiScaleBlock", "SpatialSelfAttention", "TileSelfAttention", "TileMosaic", "split_tiles", "sincos_2d", "count_trainable", "INPUT_MEAN", "INPUT_STD"]
+__all__ = ["SimCardioNet", "MultiScaleBlock", "PlainBlock", "SpatialSelfAttention", "TileSelfAttention", "TileMosaic", "split_tiles", "sincos_2d", "count_trainable", "INPUT_MEAN", "INPUT_STD"]
 
