@@ -84,7 +84,6 @@ class PlainBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
         super().__init__()
         self.kernels = (3,)
-        self.pool_stride = stride
         self.conv = conv_bn_relu(cin, cout, 3)
         self.pool: nn.Module = nn.MaxPool2d(2) if stride == 2 else nn.Identity()
 
