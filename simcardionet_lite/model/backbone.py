@@ -134,7 +134,7 @@ def sincos_2d(h: int, w: int, dim: int, device: torch.device | None = None) -> t
 
 
 class SpatialSelfAttention(nn.Module):
-    """A pre-norm transformer block over the spatial tokens of a feature map.
+    """A transformer block (``form``: pre-norm, ours, or the standard post-norm layer) over the spatial tokens of a feature map.
 
     Input N x C x h x w; output tokens N x (h*w) x C (so Grad-CAM on this module needs
     :attr:`SimCardioNet.cam_reshape_transform`). Set ``keep_attention = True`` to store the
@@ -189,7 +189,7 @@ class SpatialSelfAttention(nn.Module):
 
 
 class TileSelfAttention(SpatialSelfAttention):
-    """The same pre-norm transformer block over tile tokens N x L x C, with a learned embedding per tile.
+    """The same transformer block over tile tokens N x L x C, with a learned embedding per tile.
 
     Why learned (ours): a tile's position names its lead (tile 0 is lead I, tile 5 is aVL on a
     mosaic), a fixed identity with no geometry between them to encode.
