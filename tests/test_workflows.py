@@ -17,7 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-NAMES = ("book.yml", "tests.yml", "gpu-reproduce.yml")
+NAMES = ("book.yml", "tests.yml", "gpu-reproduce.yml", "colab.yml")
 
 
 def check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
@@ -61,6 +61,20 @@ def test_tests_workflow_runs_the_readme_command() -> None:
     commands = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     assert commands[0] == "set -euo pipefail"
     assert commands[-1] == lines[2], ".ci/run must run exactly the README's test command"
+
+
+def test_colab_workflow_runs_the_install_test_on_python_312() -> None:
+    """The Colab job switches the opt-in install test on, with a Python 3.12 venv, and fails if it skipped."""
+    wf = load("colab.yml")
+    steps = wf["jobs"]["colab-install"]["steps"]
+    versions = [s.get("with", {}).get("python-version") for s in steps if s.get("uses", "").startswith("actions/setup-python")]
+    assert "3.12" in versions
+    step = next(s for s in steps if "tests/test_install.py" in s.get("run", ""))
+    assert step["env"]["SIMCARDIONET_INSTALL_TEST"] == "1"
+    py312 = next(s for s in steps if s.get("with", {}).get("python-version") == "3.12")
+    assert step["env"]["SIMCARDIONET_INSTALL_TEST_PYTHON"] == "${{ steps.%s.outputs.python-path }}" % py312["id"]
+    assert "-k plain_install" in step["run"] and "SKIPPED" in step["run"]
+    assert "schedule" in wf["on"] and "workflow_dispatch" in wf["on"]
 
 
 def test_book_workflow_builds_and_deploys_pages() -> None:
