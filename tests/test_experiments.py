@@ -458,6 +458,13 @@ def test_findings_state_numbers_and_verdicts_from_committed_results() -> None:
     text = ex.dataset1_findings({"dataset1-x": {"metrics": res, "seeds": [0, 1, 2]}})
     assert "0.850 ± 0.010" in text and "*The paper's Dataset I F1 (0.972)" in text and "**does not hold**" in text
     assert "is better than pixel baseline*: **holds**" in text
+    assert "file-level" not in text  # no file-level run, no file-level line
+    # with the file-level protocol beside it: each model's score and its gap over the grouped one, per seed
+    res["file"] = {**part([0.95, 0.97, 0.96]), "baseline": part([0.9, 0.92, 0.91])}
+    text = ex.dataset1_findings({"dataset1-x": {"metrics": res, "seeds": [0, 1, 2]}})
+    assert "Under **file-level** folds" in text
+    assert "* SimCardioNet (ours): **0.960 ± 0.010** over seeds" in text and "gap +0.100, +0.110, +0.120" in text
+    assert "* pixel baseline: **0.910 ± 0.010** over seeds" in text and "gap +0.300, +0.300, +0.300" in text
 
 
 @pytest.mark.slow
