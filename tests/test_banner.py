@@ -79,3 +79,11 @@ def test_run_description_says_how_long_a_committed_run_took() -> None:
     assert "CPU (2 cores), took 1 h 21 min" in ex.run_description(d)
     assert (duration(45), duration(2221), duration(3600)) == ("45 s", "37 min", "1 h 0 min")
     assert "took" not in ex.run_description({"config": {}})  # older files recorded no time
+
+
+def test_run_description_names_an_encoder_that_is_not_the_papers() -> None:
+    d = {"config": {"data": {"image_size": [192, 384], "panels": True}}}
+    assert "not the paper's" not in ex.run_description(d)  # older files and the default: the paper's block
+    d["config"]["model"] = {"block": "plain", "attn_form": "standard"}
+    text = ex.run_description(d)
+    assert "plain panel encoder (not the paper's multi-scale residual block), standard transformer layer" in text

@@ -128,6 +128,11 @@ def run_description(d: Mapping[str, Any]) -> str:
     what = ("4 x 4 mosaic of lead panels" if data.get("panels") else "whole page") + f" {data.get('image_size')}"
     if arch != "simcardionet":
         what = f"{arch}, {what}"
+    model = cfg.get("model") or {}
+    if model.get("block", "multiscale") != "multiscale":  # said in the line: a reader must not take it for the paper's
+        what += f", {model['block']} panel encoder (not the paper's multi-scale residual block)"
+    if model.get("attn_form", "prenorm") != "prenorm":
+        what += f", {model['attn_form']} transformer layer"
     if fine.get("init") == "random":
         training = f"no pretraining (trained from scratch), {fine.get('epochs')} epochs"
     else:
