@@ -467,6 +467,33 @@ def test_findings_state_numbers_and_verdicts_from_committed_results() -> None:
     assert "* pixel baseline: **0.910 ± 0.010** over seeds" in text and "gap +0.300, +0.300, +0.300" in text
 
 
+def test_cv_protocols_figure_plots_each_seed_of_each_model_per_protocol() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simcardionet_lite.experiments.report.figures import plot_cv_protocols
+
+    def part(vals):
+        return {"per_seed": [{"seed": s, "metrics": {"macro_f1": v, "ci": {"macro_f1": [v - 0.05, v + 0.05]}}}
+                             for s, v in enumerate(vals)]}
+
+    res = {"file": {**part([0.95, 0.97, 0.96]), "baseline": part([0.9, 0.92, 0.91])},
+           "grouped": {**part([0.8, 0.81, 0.82]), "baseline": part([0.5, 0.6, 0.55]),
+                       "arms": {"resnet18": {"label": "ResNet-18", **part([0.6, 0.65, 0.7])}}}}
+    fig = plot_cv_protocols(res, paper_value=0.972)
+    file_ax, grouped_ax = fig.axes
+    assert [t.get_text() for t in file_ax.get_yticklabels()] == ["SimCardioNet (ours)", "pixel baseline", "ResNet-18"]
+    dots = lambda ax: sorted(float(ln.get_xdata()[0]) for ln in ax.lines if ln.get_marker() == "o")  # noqa: E731
+    assert dots(file_ax) == [0.9, 0.91, 0.92, 0.95, 0.96, 0.97]  # the arm ran under grouped folds only
+    assert dots(grouped_ax) == [0.5, 0.55, 0.6, 0.6, 0.65, 0.7, 0.8, 0.81, 0.82]
+    assert any(ln.get_linestyle() == "--" and float(ln.get_xdata()[0]) == 0.972 for ln in grouped_ax.lines)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="per-seed"):
+        plot_cv_protocols({"grouped": {"folds": []}})
+
+
 @pytest.mark.slow
 def test_ptbxl_learning_curve_adds_points_below_the_full_set(tmp_path) -> None:
     from simcardionet_lite.experiments.recipes.ptbxl import ptbxl_sets, run_ptbxl

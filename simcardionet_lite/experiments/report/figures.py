@@ -59,6 +59,45 @@ def plot_confusions(results: Mapping[str, Mapping[str, Any]], classes: Sequence[
     return fig
 
 
+def plot_cv_protocols(metrics: Mapping[str, Any], paper_value: float | None = None, key: str = "macro_f1") -> Any:
+    """A committed Dataset I run: one panel per protocol (file-level, grouped), one row per model (the method,
+    the pixel baseline, each arm); each seed's pooled held-out score (dot) with its cluster-bootstrap interval
+    (bar), the mean over seeds (black tick), and the paper's value (dashed). Models without per-seed pooling
+    (older files) are left out of the panel."""
+    import matplotlib.pyplot as plt
+
+    from simcardionet_lite.experiments.report.tables import cv_models
+
+    protocols = [p for p in ("file", "grouped") if isinstance(metrics.get(p), Mapping) and metrics[p].get("per_seed")]
+    if not protocols:
+        raise ValueError("no protocol of this result has per-seed scores (per_seed): nothing to plot")
+    names = list(dict.fromkeys(who for p in protocols for who, _ in cv_models(metrics[p])))
+    fig, axes = plt.subplots(1, len(protocols), figsize=(4.6 * len(protocols), 0.55 * len(names) + 1.4),
+                             sharey=True, sharex=True, squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, p in zip(axes[0], protocols):
+        parts = dict(cv_models(metrics[p]))
+        for i, who in enumerate(names):
+            runs = [r for r in (parts.get(who) or {}).get("per_seed", []) if key in (r.get("metrics") or {})]
+            for j, r in enumerate(runs):
+                y = i + (j - (len(runs) - 1) / 2) * 0.15
+                c = ci(r["metrics"], key)
+                if c:
+                    ax.plot(c, [y, y], color=colors[i % len(colors)], alpha=0.35, lw=3)
+                ax.plot(r["metrics"][key], y, "o", color=colors[i % len(colors)], ms=5)
+            if runs:
+                ax.plot([np.mean([r["metrics"][key] for r in runs])] * 2, [i - 0.3, i + 0.3], color="k", lw=1.5)
+        if paper_value is not None:
+            ax.axvline(paper_value, color="k", ls="--", lw=0.8)
+            ax.text(paper_value, -0.6, " paper", fontsize=7, va="bottom", ha="right")
+        ax.set_title({"file": "file-level folds", "grouped": "duplicate-aware (grouped) folds"}[p])
+        ax.set_xlabel(f"{key.replace('_', '-').replace('-f1', '-F1')} per seed (bar: 95 % cluster bootstrap)")
+    axes[0][0].set_yticks(range(len(names)), names)
+    axes[0][0].set_ylim(len(names) - 0.5, -0.8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_arms(res: Mapping[str, Any], key: str = "macro_f1") -> Any:
     """Ablation arms: each seed's value (points) and its bootstrap interval (bars)."""
     import matplotlib.pyplot as plt
