@@ -14,6 +14,7 @@ from typing import Any
 
 from simcardionet_lite.experiments.report.banner import data_kind, run_caveats, run_description
 from simcardionet_lite.experiments.report.format import fmt, fmt_ci, fmt_ms, runs_of
+from simcardionet_lite.experiments.report.readings import per_seed
 from simcardionet_lite.experiments.report.tables import MAP_NAMES, cv_models
 from simcardionet_lite.experiments.report.verdicts import (Verdict, baseline_verdicts, comparison_verdict,
                                                           gradcam_verdicts, ood_verdict, outside_ratios,
@@ -81,10 +82,8 @@ def _protocol_gap_lines(fl: Mapping[str, Any], gr: Mapping[str, Any], key: str, 
     lines = ["Under **file-level** folds (the paper's likely protocol: copies of a test page may sit in training), "
              "same seeds; the gap is file-level minus duplicate-aware, per seed:"]
     for who, part in cv_models(fl):
-        cells = [r for r in part.get("per_seed", []) if isinstance(r.get("metrics"), Mapping)]
-        other = {r["seed"]: r["metrics"][key] for r in (grouped.get(who) or {}).get("per_seed", [])
-                 if isinstance(r.get("metrics"), Mapping) and key in r["metrics"]}
-        gaps = [f"{r['metrics'][key] - other[r['seed']]:+.3f}" for r in cells if r["seed"] in other and key in r["metrics"]]
+        here, other = per_seed(part.get("per_seed", []), key), per_seed((grouped.get(who) or {}).get("per_seed", []), key)
+        gaps = [f"{here[s] - other[s]:+.3f}" for s in here if s in other]
         gap = f"; gap {', '.join(gaps)}" if gaps else " (not run under the duplicate-aware protocol)"
         lines.append(f"* {who}: **{fmt_ms(part.get('seed_summary'), key)}** over seeds ({_seed_cells(part, key)}){gap}")
     if paper_value is not None:
