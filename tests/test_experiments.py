@@ -495,6 +495,32 @@ def test_cv_protocols_figure_plots_each_seed_of_each_model_per_protocol() -> Non
         plot_cv_protocols({"grouped": {"folds": []}})
 
 
+
+def test_arms_figure_plots_each_seed_per_arm_against_the_full_mean() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simcardionet_lite.evaluate import summarize
+    from simcardionet_lite.experiments.report.figures import plot_arms
+
+    def arm(vals):
+        ms = [{"macro_f1": v, "ci": {"macro_f1": [v - 0.05, v + 0.05]}} for v in vals]
+        return {"runs": [{"seed": s, "metrics": x} for s, x in enumerate(ms)], "summary": summarize(ms)}
+
+    res = {"arms": {"full": arm([0.8, 0.82, 0.84]), "lam0": arm([0.7, 0.71, 0.72])}}
+    fig, (ax1, ax2) = plt.subplots(2, 1)
+    assert plot_arms(res, ax=ax2, title="committed run `x`") is fig
+    assert [t.get_text() for t in ax2.get_yticklabels()] == ["full", "lam0"] and ax2.get_title() == "committed run `x`"
+    assert sorted(float(v) for c in ax2.collections for v in c.get_offsets()[:, 0]) == [0.7, 0.71, 0.72, 0.8, 0.82, 0.84]
+    assert any(ln.get_linestyle() == "--" and abs(float(ln.get_xdata()[0]) - 0.82) < 1e-9 for ln in ax2.lines)
+    assert not ax1.lines and not ax1.collections  # drew on the axis it was given only
+    plt.close(fig)
+    alone = plot_arms({"arms": {"lam0": arm([0.7, 0.7, 0.7])}})  # no full arm: no reference line, own figure
+    assert not [ln for ln in alone.axes[0].lines if ln.get_linestyle() == "--"]
+    plt.close(alone)
+
 @pytest.mark.slow
 def test_ptbxl_learning_curve_adds_points_below_the_full_set(tmp_path) -> None:
     from simcardionet_lite.experiments.recipes.ptbxl import ptbxl_sets, run_ptbxl

@@ -35,12 +35,12 @@ from simcardionet_lite.experiments.protocols import (cv_splits, first_per_group,
 from simcardionet_lite.experiments.registry import (Outcome, Recipe, Result, all_recipes, for_chapter, get, register,
                                                     results_dir_for, results_tag, run_recipe)
 from simcardionet_lite.experiments.report.banner import (Banner, banner, committed_notes, committed_runs,
-                                                         corpus_note, run_description)
+                                                         corpus_note, data_kind, run_description)
 from simcardionet_lite.experiments.report.committed import (committed_cv_table, committed_ood_table,
                                                             committed_ptbxl_table)
 from simcardionet_lite.experiments.report.format import TABLE_KEYS, ci, fmt, fmt_ci, fmt_ms, fmt_runs, runs_of, value
-from simcardionet_lite.experiments.report.findings import (dataset1_findings, dataset2_findings, gradcam_findings,
-                                                         label_efficiency_findings, ptbxl_findings)
+from simcardionet_lite.experiments.report.findings import (ablation_findings, dataset1_findings, dataset2_findings,
+                                                         gradcam_findings, label_efficiency_findings, ptbxl_findings)
 from simcardionet_lite.experiments.report.paper_vs_ours import paper_vs_ours
 from simcardionet_lite.experiments.report.verdicts import Verdict, baseline_verdicts, comparison_verdict, value_verdict
 from simcardionet_lite.experiments.report.readings import ablation_reading, label_efficiency_reading
@@ -57,10 +57,10 @@ __all__ = [
     "first_per_group",
     "Outcome", "Recipe", "Result", "all_recipes", "for_chapter", "get", "register", "results_dir_for", "results_tag",
     "run_recipe",
-    "Banner", "banner", "committed_notes", "committed_runs", "corpus_note", "run_description",
+    "Banner", "banner", "committed_notes", "committed_runs", "corpus_note", "data_kind", "run_description",
     "committed_cv_table", "committed_ood_table", "committed_ptbxl_table",
     "TABLE_KEYS", "ci", "fmt", "fmt_ci", "fmt_ms", "fmt_runs", "runs_of", "value",
-    "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "dataset1_findings", "dataset2_findings",
+    "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "ablation_findings", "dataset1_findings", "dataset2_findings",
     "gradcam_findings", "label_efficiency_findings", "ptbxl_findings",
     "Verdict", "baseline_verdicts", "comparison_verdict", "value_verdict",
     "arms_table", "counts_table", "cv_table", "gradcam_baseline_table", "gradcam_region_table", "label_efficiency_table",

@@ -98,11 +98,16 @@ def plot_cv_protocols(metrics: Mapping[str, Any], paper_value: float | None = No
     return fig
 
 
-def plot_arms(res: Mapping[str, Any], key: str = "macro_f1") -> Any:
-    """Ablation arms: each seed's value (points) and its bootstrap interval (bars)."""
+def plot_arms(res: Mapping[str, Any], key: str = "macro_f1", ax: Any = None, title: str | None = None) -> Any:
+    """Ablation arms, one row each: each seed's value (points) and its bootstrap interval (bars); the ``full``
+    arm's mean over seeds as a dashed line, so every arm reads against it. Draws on ``ax`` (a new figure
+    without one) and returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 3))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 0.5 + 0.6 * len(res["arms"])))
+    else:
+        fig = ax.figure
     arms = list(res["arms"])
     for i, a in enumerate(arms):
         vals = res["arms"][a]["summary"][key]["values"]
@@ -111,9 +116,15 @@ def plot_arms(res: Mapping[str, Any], key: str = "macro_f1") -> Any:
             c = ci(r["metrics"], key)
             if c:
                 ax.plot(c, [i, i], color="tab:blue", alpha=0.3, lw=4)
+    full = (res["arms"].get("full") or {}).get("summary", {}).get(key, {}).get("mean")
+    if full is not None:
+        ax.axvline(full, color="grey", ls="--", lw=1, label="full, mean over seeds")
+        ax.legend(loc="lower right", fontsize=8)
     ax.set_yticks(range(len(arms)), arms)
     ax.invert_yaxis()
     ax.set_xlabel(f"{key.replace('_', ' ')} (points: seeds; bars: 95% bootstrap interval)")
+    if title:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -433,5 +433,49 @@ def label_efficiency_findings(committed: Mapping[str, Mapping[str, Any]]) -> str
     return "\n".join(lines) if lines else NO_RUN
 
 
-__all__ = ["NO_RUN", "LABELS_RULE", "dataset1_findings", "dataset2_findings", "gradcam_findings",
+#: what each ablation arm tests when ``full`` is read against it: (claim, source); paper.CLAIMS where the paper
+#: makes the claim, ours where the arm is a test the paper does not name
+ABLATION_CLAIMS: dict[str, tuple[str, str]] = {
+    "scratch": ("pretraining", "ABS"),
+    "lam0": ("hybrid_loss", "ABS"),
+    "no_unfreeze": ("unfreezing", "ABS"),
+    "no_attention": ("the multi-head self-attention block helps", "ABS"),
+    "no_domain_aug": ("print and scan augmentations help", "CSS"),
+    "crop": ("(ours) the model reads the traces, not the printed header and footer", "ours"),
+}
+
+
+def _ablation_claim(arm: str) -> str:
+    from simcardionet_lite import paper
+
+    key, src = ABLATION_CLAIMS[arm]
+    text = paper.CLAIMS[key][0] if key in paper.CLAIMS else key
+    return f"{text[:1].upper()}{text[1:]} [{src}]"
+
+
+def ablation_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "macro_f1") -> str:
+    """Chapter 8's findings: per committed real-data run, each arm's macro-F1 over seeds (with each seed's
+    cluster-bootstrap interval), what the arms' pretraining reached, and a verdict per claim (``full``
+    against the arm that removes the part, seed by seed on shared splits)."""
+    lines: list[str] = []
+    for tag, d in committed.items():
+        arms = (d.get("metrics") or {}).get("arms") or {}
+        if "full" not in arms or data_kind(d) != "real":
+            continue
+        lines += [f"**`{tag}`** ({run_description(d)}): the grouped hold-out split of each seed (fold 0 of grouped "
+                  f"3-fold CV), the same for every arm; macro-F1 of the test pages, mean ± SD over seeds, and each "
+                  f"seed's value with its 95 % cluster-bootstrap interval:", ""]
+        for arm, a in arms.items():
+            lines.append(f"* **{arm}** ({a.get('label', arm)}): **{fmt_ms(a.get('summary'), key)}** "
+                         f"({_seed_cells({'per_seed': a.get('runs', [])}, key)})")
+        lines += [""] + _caveats(d)
+        claims = [(_ablation_claim(arm), comparison_verdict({"per_seed": arms["full"]["runs"]},
+                                                            {"per_seed": arms[arm]["runs"]}, ("full", arm), key))
+                  for arm in arms if arm in ABLATION_CLAIMS]
+        if claims:
+            lines += _verdict_lines("Verdicts (`full` against the arm that removes the part):", claims)
+    return "\n".join(lines) if lines else NO_RUN
+
+
+__all__ = ["ABLATION_CLAIMS", "NO_RUN", "LABELS_RULE", "ablation_findings", "dataset1_findings", "dataset2_findings", "gradcam_findings",
            "label_efficiency_findings", "label_efficiency_verdicts", "learning_curve_reading", "ptbxl_findings"]
