@@ -276,13 +276,14 @@ def test_ablation_findings_give_a_verdict_per_claim_from_real_runs_only() -> Non
     from simcardionet_lite.experiments.report.findings import NO_RUN, ablation_findings
 
     res = abl_result(full=[0.8, 0.82, 0.78], lam0=[0.7, 0.75, 0.7], scratch=[0.85, 0.8, 0.8],
-                     no_unfreeze=[0.9, 0.9, 0.9])
+                     no_unfreeze=[0.9, 0.9, 0.9], no_attention=[0.75, 0.8, 0.7])
     text = ablation_findings({"abl-cpu": record("dataset1", res)})
     assert "**`abl-cpu`**" in text and "**0.800 ± 0.020**" in text and "seed 1 0.820 [0.770, 0.870]" in text
     lines = {ln.split("*: ")[0]: ln for ln in text.splitlines() if ln.startswith("* *")}
     assert "**holds**" in lines["* *A hybrid loss combining InfoNCE with cosine similarity [ABS]"]
     assert "**inconclusive**" in lines["* *Self-supervised pretraining with a modified SimCLR helps [ABS]"]
     assert "**does not hold**" in lines["* *Progressive layer unfreezing reduces overfitting [ABS]"]
+    assert "**holds**" in lines["* *The multi-head self-attention block helps [ABS]"] and text.count("by the comparison rule") == 4
     assert "full minus lam0, macro-f1: +0.100, +0.070, +0.080" in text and "*The comparison rule*" in text
     assert ablation_findings({"syn": record("synthetic", res)}) == NO_RUN == ablation_findings({})
 

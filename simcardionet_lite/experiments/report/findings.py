@@ -433,23 +433,29 @@ def label_efficiency_findings(committed: Mapping[str, Mapping[str, Any]]) -> str
     return "\n".join(lines) if lines else NO_RUN
 
 
-#: what each ablation arm tests when ``full`` is read against it: (claim, source); paper.CLAIMS where the paper
-#: makes the claim, ours where the arm is a test the paper does not name
+#: what the ablation arms whose part the paper does not name a claim for test, read as ``full`` against the arm:
+#: (claim, source); the arms of the paper's claims (``scratch``, ``lam0``, ``no_unfreeze``) take theirs from
+#: ``paper.CLAIMS`` through chapter 11's ``CLAIM_TESTS``, so both chapters state one claim per arm
 ABLATION_CLAIMS: dict[str, tuple[str, str]] = {
-    "scratch": ("pretraining", "ABS"),
-    "lam0": ("hybrid_loss", "ABS"),
-    "no_unfreeze": ("unfreezing", "ABS"),
     "no_attention": ("the multi-head self-attention block helps", "ABS"),
     "no_domain_aug": ("print and scan augmentations help", "CSS"),
     "crop": ("(ours) the model reads the traces, not the printed header and footer", "ours"),
 }
 
 
-def _ablation_claim(arm: str) -> str:
+def _ablation_claim(arm: str) -> str | None:
+    """The claim ``full`` against ``arm`` tests, as the book states it; None for an arm that tests none."""
     from simcardionet_lite import paper
+    from simcardionet_lite.experiments.report.paper_vs_ours import CLAIM_TESTS
 
-    key, src = ABLATION_CLAIMS[arm]
-    text = paper.CLAIMS[key][0] if key in paper.CLAIMS else key
+    for key, (_, recipe, pair) in CLAIM_TESTS.items():
+        if recipe == "ablations" and pair == ("full", arm):
+            text, src = paper.CLAIMS[key]
+            break
+    else:
+        if arm not in ABLATION_CLAIMS:
+            return None
+        text, src = ABLATION_CLAIMS[arm]
     return f"{text[:1].upper()}{text[1:]} [{src}]"
 
 
@@ -469,9 +475,9 @@ def ablation_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "ma
             lines.append(f"* **{arm}** ({a.get('label', arm)}): **{fmt_ms(a.get('summary'), key)}** "
                          f"({_seed_cells({'per_seed': a.get('runs', [])}, key)})")
         lines += [""] + _caveats(d)
-        claims = [(_ablation_claim(arm), comparison_verdict({"per_seed": arms["full"]["runs"]},
-                                                            {"per_seed": arms[arm]["runs"]}, ("full", arm), key))
-                  for arm in arms if arm in ABLATION_CLAIMS]
+        claims = [(claim, comparison_verdict({"per_seed": arms["full"]["runs"]}, {"per_seed": arms[arm]["runs"]},
+                                             ("full", arm), key))
+                  for arm in arms if (claim := _ablation_claim(arm))]
         if claims:
             lines += _verdict_lines("Verdicts (`full` against the arm that removes the part):", claims)
     return "\n".join(lines) if lines else NO_RUN
