@@ -461,8 +461,8 @@ def _ablation_claim(arm: str) -> str | None:
 
 def ablation_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "macro_f1") -> str:
     """Chapter 8's findings: per committed real-data run, each arm's macro-F1 over seeds (with each seed's
-    cluster-bootstrap interval), what the arms' pretraining reached, and a verdict per claim (``full``
-    against the arm that removes the part, seed by seed on shared splits)."""
+    cluster-bootstrap interval) and a verdict per claim (``full`` against the arm that removes the part,
+    seed by seed on shared splits)."""
     lines: list[str] = []
     for tag, d in committed.items():
         arms = (d.get("metrics") or {}).get("arms") or {}
@@ -483,5 +483,5 @@ def ablation_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "ma
     return "\n".join(lines) if lines else NO_RUN
 
 
-__all__ = ["ABLATION_CLAIMS", "NO_RUN", "LABELS_RULE", "ablation_findings", "dataset1_findings", "dataset2_findings", "gradcam_findings",
-           "label_efficiency_findings", "label_efficiency_verdicts", "learning_curve_reading", "ptbxl_findings"]
+__all__ = ["ABLATION_CLAIMS", "NO_RUN", "LABELS_RULE", "ablation_findings", "dataset1_findings", "dataset2_findings",
+           "gradcam_findings", "label_efficiency_findings", "label_efficiency_verdicts", "learning_curve_reading", "ptbxl_findings"]
