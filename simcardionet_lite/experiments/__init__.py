@@ -38,6 +38,7 @@ from simcardionet_lite.experiments.report.banner import (Banner, banner, committ
                                                          corpus_note, data_kind, run_description)
 from simcardionet_lite.experiments.report.committed import (committed_cv_table, committed_ood_table,
                                                             committed_ptbxl_table)
+from simcardionet_lite.experiments.report.glance import Glance, at_a_glance, claims_at_a_glance
 from simcardionet_lite.experiments.report.format import TABLE_KEYS, ci, fmt, fmt_ci, fmt_ms, fmt_runs, runs_of, value
 from simcardionet_lite.experiments.report.findings import (ablation_findings, dataset1_findings, dataset2_findings,
                                                          gradcam_findings, label_efficiency_findings, ptbxl_findings)
@@ -57,6 +58,7 @@ __all__ = [
     "first_per_group",
     "Outcome", "Recipe", "Result", "all_recipes", "for_chapter", "get", "register", "results_dir_for", "results_tag",
     "run_recipe",
+    "Glance", "at_a_glance", "claims_at_a_glance",
     "Banner", "banner", "committed_notes", "committed_runs", "corpus_note", "data_kind", "run_description",
     "committed_cv_table", "committed_ood_table", "committed_ptbxl_table",
     "TABLE_KEYS", "ci", "fmt", "fmt_ci", "fmt_ms", "fmt_runs", "runs_of", "value",

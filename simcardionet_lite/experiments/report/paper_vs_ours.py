@@ -221,6 +221,7 @@ class Protocol:
     tag: str  # "A", "B", ...
     text: str  # what it is, said once (Markdown)
     run: tuple[str, str] = ("", "")  # (chapter, committed run) it reads
+    short: str = ""  # a few words for a one-line summary: "duplicate-aware folds", "zero-shot", ...
 
 
 @dataclass
@@ -235,6 +236,8 @@ class ClaimRow:
     verdict: Verdict
     reason: str  # the verdict's short reason, for the table cell
     units: list[tuple[str, float, tuple[float, float] | None]] = field(default_factory=list)  # per seed: value, CI
+    chapter: str = ""  # the chapter whose runs (or missing run) the row reads, e.g. "05_dataset1"
+    metric: str = ""  # the paper's metric of a number row ("accuracy", "f1", ...); "" for a claim that is not a number
 
 
 def _ours_cell(part: Mapping[str, Any], summary: Mapping[str, Any] | None, key: str) -> tuple[str, list[Any]]:
@@ -270,7 +273,7 @@ def _value_rows(key: str, tag: str, d: Mapping[str, Any], part: Mapping[str, Any
             v = standin_verdict(v, "the constructed stand-in")
         name = metric if ok == metric else f"{metric} ({ok.split('_')[0]})"
         rows.append(ClaimRow(SHORT[key], f"{SHORT[key]} {name.replace('f1', 'F1')}", pv, letter, cell, v,
-                             _value_reason(v), units))
+                             _value_reason(v), units, CHAPTERS[key], metric))
     return rows
 
 
@@ -278,8 +281,8 @@ def _numeric(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
     """Rows of the paper's numbers (Dataset I, II, PTB-XL), one per committed non-synthetic run and protocol."""
     rows: list[ClaimRow] = []
 
-    def tag_for(text: str, chapter: str, run: str) -> str:
-        protocols.append(Protocol(chr(ord("A") + len(protocols)), text, (chapter, run)))
+    def tag_for(text: str, chapter: str, run: str, short: str) -> str:
+        protocols.append(Protocol(chr(ord("A") + len(protocols)), text, (chapter, run), short))
         return protocols[-1].tag
 
     for tag, d in load(CHAPTERS["dataset1"]).items():
@@ -293,7 +296,8 @@ def _numeric(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
             old = "" if res.get("per_seed") else (" An older file without per-seed pooling: mean ± SD over its folds "
                                                   "and seeds, and each fold's own interval.")
             letter = tag_for(f"Dataset I, {len(res['folds']) // max(1, len(res.get('seeds') or [0]))}-fold CV over "
-                             f"{how}; run `{tag}`: {run_description(d)}.{old}", CHAPTERS["dataset1"], tag)
+                             f"{how}; run `{tag}`: {run_description(d)}.{old}", CHAPTERS["dataset1"], tag,
+                             "file-level folds" if name == "file" else "duplicate-aware folds")
             rows += _value_rows("dataset1", tag, d, res, res.get("seed_summary") or res["summary"], letter, OUR_KEY)
     for tag, d in load(CHAPTERS["dataset2"]).items():
         m = d.get("metrics") or {}
@@ -302,7 +306,7 @@ def _numeric(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
         data = ("a stand-in built by this package from the real Dataset I, not the Kaggle set"
                 if data_kind(d) == "constructed" else "the real Kaggle set")
         letter = tag_for(f"Dataset II ({data}), zero-shot: trained on Dataset I, tested without retraining; run "
-                         f"`{tag}`: {run_description(d)}.", CHAPTERS["dataset2"], tag)
+                         f"`{tag}`: {run_description(d)}.", CHAPTERS["dataset2"], tag, "zero-shot, trained on Dataset I")
         rows += _value_rows("dataset2", tag, d, m, m.get("summary"), letter, OUR_KEY)
     for tag, d in load(CHAPTERS["ptbxl"]).items():
         m = d.get("metrics") or {}
@@ -310,7 +314,7 @@ def _numeric(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
             continue
         letter = tag_for(f"PTB-XL, official folds (train 1-8, validation 9, test 10: {m.get('n_test', '?')} "
                          f"single-label records of the sample at hand); run `{tag}`: {run_description(d)}.",
-                         CHAPTERS["ptbxl"], tag)
+                         CHAPTERS["ptbxl"], tag, "official test fold 10")
         rows += _value_rows("ptbxl", tag, d, m, m.get("summary"), letter, PTBXL_KEY)
     return rows
 
@@ -369,28 +373,29 @@ def _claims(load: Loader, protocols: list[Protocol]) -> list[ClaimRow]:
             cmd = f"simcardionet-lite run {recipe} --preset cpu_pretrain --data-root {get(recipe).real_source.upper()}"
             v = no_run_verdict(cmd, have)
             rows.append(ClaimRow("not a number", claim, None, "", f"{chapter}: {have}", v,
-                                 f"no committed real-data run; `{cmd}` would produce it"))
+                                 f"no committed real-data run; `{cmd}` would produce it", chapter=chapter))
             continue
         tag, d = max(real.items(), key=lambda kv: str((kv[1].get("metadata") or {}).get("timestamp_utc")))  # latest
         letter = chr(ord("A") + len(protocols))
-        protocols.append(Protocol(letter, f"{chapter}, run `{tag}`: {run_description(d)}.", (chapter, tag)))
+        protocols.append(Protocol(letter, f"{chapter}, run `{tag}`: {run_description(d)}.", (chapter, tag),
+                                  f"{pair[0]} against {pair[1]}" if pair else "maps of the run's seeds"))
         if pair is None:
-            rows.append(_gradcam_row(claim, letter, runs_of(d.get("metrics") or {})))
+            rows.append(_gradcam_row(claim, letter, runs_of(d.get("metrics") or {}), chapter))
             continue
         got = _arms_verdict(key, d.get("metrics") or {}, pair)
         if got is None:
             v = Verdict("inconclusive", COMPARISON_RULE.format(margin=0.0), f"run `{tag}` lacks the arms {pair}",
                         "comparison rule")
-            rows.append(ClaimRow("not a number", claim, None, letter, "arms missing", v, "arms missing"))
+            rows.append(ClaimRow("not a number", claim, None, letter, "arms missing", v, "arms missing", chapter=chapter))
         else:
             v = got[1]
             reason = (v.evidence if key == "less_labels"
                       else f"{pair[0]} above {pair[1]} in " + v.evidence.rsplit("above in ", 1)[-1].rstrip(")"))
-            rows.append(ClaimRow("not a number", claim, None, letter, got[0], v, reason))
+            rows.append(ClaimRow("not a number", claim, None, letter, got[0], v, reason, chapter=chapter))
     return rows
 
 
-def _gradcam_row(claim: str, letter: str, studies: Sequence[Mapping[str, Any]]) -> ClaimRow:
+def _gradcam_row(claim: str, letter: str, studies: Sequence[Mapping[str, Any]], chapter: str) -> ClaimRow:
     """The Grad-CAM claim: deletion-AUC gap against random maps and the mass outside the lead panels, per seed."""
     v = gradcam_verdicts(studies)
     cells = []
@@ -405,7 +410,7 @@ def _gradcam_row(claim: str, letter: str, studies: Sequence[Mapping[str, Any]]) 
                 f"{c} {r:.2f}" for c, r in ratios.items())
         cells.append(cell)
     return ClaimRow("not a number", claim, None, letter, " / ".join(cells), v["claim"],
-                    f"faithful: {v['faithful'].verdict}; favours the traces: {v['traces'].verdict}")
+                    f"faithful: {v['faithful'].verdict}; favours the traces: {v['traces'].verdict}", chapter=chapter)
 
 
 def _sota_row(load: Loader, text: str, protocols: list[Protocol]) -> ClaimRow:
@@ -422,7 +427,8 @@ def _sota_row(load: Loader, text: str, protocols: list[Protocol]) -> ClaimRow:
                          f"reach macro AUC {ref['macro_auc']:.3f} ({best}, {paper.PTBXL_BENCHMARK_SOURCE})")
     return ClaimRow("not a number", f"{text} [ABS]", None, ", ".join(t for t, _ in tags),
                     ("multi-label macro AUC " + "; ".join(cells)) if cells else "no committed real-data run", v,
-                    f"the compared numbers are not stated; the best published signal model: {ref['macro_auc']:.3f}")
+                    f"the compared numbers are not stated; the best published signal model: {ref['macro_auc']:.3f}",
+                    chapter=CHAPTERS["ptbxl"])
 
 
 def claim_rows(loader: Loader | None = None) -> tuple[list[ClaimRow], list[Protocol]]:

@@ -1,0 +1,149 @@
+"""The first screen of a results chapter: what the committed runs found, and a verdict per claim.
+
+Why a separate summary: a reader who opens chapter 5 should not have to scroll past the method
+and a smoke demo to learn whether the paper's number came back. The lines are the same rows as
+chapter 11's claims table (:func:`~simcardionet_lite.experiments.report.paper_vs_ours.claim_rows`),
+filtered to the chapter, so the first screen, the chapter's findings section and chapter 11
+cannot disagree; nothing here is typed in, everything is read from the committed results
+files when the page is built.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from simcardionet_lite.experiments.report.banner import data_kind
+from simcardionet_lite.experiments.report.format import fmt
+from simcardionet_lite.experiments.report.paper_vs_ours import ClaimRow, Loader, Protocol, claim_rows
+from simcardionet_lite.experiments.report.tables import cv_models
+from simcardionet_lite.experiments.report.verdicts import comparison_verdict, ood_verdict, standin_verdict
+
+HEAD = "**Found, in short**"
+TAIL = ("*Read from the committed real-data results when this page was built; smoke output further down only "
+        "demonstrates the code. Each verdict follows a rule stated in code (chapter 11, \"How a verdict is given\"); "
+        "the seeds and intervals behind every line are in the sections below.*")
+CLAIMS_TAIL = ("*Counted from the claims table below, which is read from the committed real-data results when this page "
+               "is built; each row gives the paper's number, ours over seeds with intervals, its protocol and the rule "
+               "behind its verdict.*")
+NOTHING = ("no committed real-data run speaks to this chapter's claims yet, so every claim it tests stays "
+           "**inconclusive**; the smoke output below demonstrates the code and is not evidence")
+
+
+@dataclass(frozen=True)
+class Glance:
+    """A few lines of Markdown (a block quote) that a notebook renders; ``lines`` are the bullet points."""
+
+    lines: tuple[str, ...]
+    tail: str = TAIL
+
+    @property
+    def text(self) -> str:
+        body = [HEAD, ""] + [f"* {line}" for line in self.lines] + ["", self.tail]
+        return "\n".join(f"> {line}" if line else ">" for line in body)
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _row_protocols(row: ClaimRow, by_tag: Mapping[str, Protocol]) -> list[Protocol]:
+    return [by_tag[t.strip()] for t in row.protocol.split(",") if t.strip() in by_tag]
+
+
+def _row_line(row: ClaimRow, protocols: Sequence[Protocol]) -> str:
+    where = "; ".join(f"`{p.run[1]}`, {p.short}" if p.short else f"`{p.run[1]}`" for p in protocols)
+    paper = f"paper {fmt(row.paper)}, " if row.paper is not None else ""
+    return (f"**{row.verdict.verdict}**: *{row.claim}*" + (f" ({where})" if where else "")
+            + f": {paper}ours {row.ours}; {row.reason}.")
+
+
+def _comparison_lines(run: str, d: Mapping[str, Any], key: str = "macro_f1") -> list[str]:
+    """Chapter 5: the method against every other model fitted on the same duplicate-aware folds and seeds of ``run``."""
+    part = (d.get("metrics") or {}).get("grouped") or {}
+    models = cv_models(part) if part.get("per_seed") else []
+    lines = []
+    for who, other in models[1:]:
+        if not other.get("per_seed"):
+            continue
+        name = who.split(" (")[0]
+        v = comparison_verdict(part, other, ("ours", name), key)
+        lines.append(f"**{v.verdict}**: *SimCardioNet-lite is better than the {name}* (`{run}`, duplicate-aware folds, "
+                     f"macro-F1, comparison rule): {v.evidence}.")
+    return lines
+
+
+def _overlap_lines(run: str, d: Mapping[str, Any]) -> list[str]:
+    """Chapter 6: is the test set out of distribution, by the page-hash audit of ``run``'s test pages?"""
+    ov = (d.get("metrics") or {}).get("overlap") or {}
+    if not ov:
+        return []
+    v = ood_verdict(ov)
+    if data_kind(d) != "real":
+        v = standin_verdict(v, "the constructed stand-in" if data_kind(d) == "constructed" else "synthetic pages")
+    return [f"**{v.verdict}**: *the Dataset II test is out of distribution* (`{run}`, page-hash audit): "
+            f"{ov.get('n_seen', '?')} of {ov.get('n_test', '?')} test pages have a copy of their picture in training; "
+            f"{v.evidence}."]
+
+
+#: chapter -> lines beyond the claims table's rows, from one committed run: (tag, results) -> lines
+EXTRAS = {"05_dataset1": _comparison_lines, "06_dataset2": _overlap_lines}
+
+
+def at_a_glance(chapter: str, runs: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
+                loader: Loader | None = None) -> Glance:
+    """The first-screen summary of ``chapter`` (e.g. ``"05_dataset1"``): one line per claim its committed
+    real-data runs speak to, with the paper's number, ours (mean ± SD over seeds [span of the seeds'
+    intervals]) and the verdict.
+
+    ``runs`` keeps only those committed runs (tags; a chapter names its headline run), ``metrics`` only
+    those paper metrics of the number rows (``"f1"``, ``"accuracy"``...). Chapters with a question beyond
+    the paper's rows add lines (:data:`EXTRAS`): chapter 5 the method against each baseline and arm on the
+    same duplicate-aware folds, chapter 6 the overlap audit. ``loader(chapter) -> {tag: results}``
+    defaults to the committed results files.
+    """
+    from simcardionet_lite.experiments.report.banner import committed_runs
+
+    load = loader or committed_runs
+    rows, protocols = claim_rows(load)
+    by_tag = {p.tag: p for p in protocols}
+    lines = []
+    for row in rows:
+        if row.chapter != chapter or (metrics is not None and row.metric and row.metric not in metrics):
+            continue
+        ps = _row_protocols(row, by_tag)
+        if runs is not None and ps:
+            ps = [p for p in ps if p.run[1] in runs]
+            if not ps:
+                continue
+        lines.append(_row_line(row, ps))
+    if chapter in EXTRAS:
+        for tag, d in load(chapter).items():
+            if data_kind(d) != "synthetic" and (runs is None or tag in runs):
+                lines += EXTRAS[chapter](tag, d)
+    return Glance(tuple(lines) or (NOTHING,))
+
+
+def claims_at_a_glance(loader: Loader | None = None) -> Glance:
+    """Chapter 11's first screen: how many of the paper's claims hold, do not hold or stay inconclusive,
+    per group (Dataset I, Dataset II, PTB-XL, claims that are not numbers), and which claims hold."""
+    rows, protocols = claim_rows(loader)
+    by_tag = {p.tag: p for p in protocols}
+    plural = {"holds": "hold", "does not hold": "do not hold", "inconclusive": "inconclusive"}
+    lines = []
+    for group in dict.fromkeys(r.group for r in rows):
+        mine = [r for r in rows if r.group == group]
+        counts = Counter(r.verdict.verdict for r in mine)
+        tally = ", ".join(f"**{counts[v]} {v if counts[v] == 1 else plural[v]}**" for v in plural if counts[v])
+        held = dict.fromkeys(f"{r.claim} ({', '.join(p.short for p in _row_protocols(r, by_tag))})"
+                             for r in mine if r.verdict.verdict == "holds")
+        lines.append(f"*{group}*, {len(mine)} rows: {tally}" + (f"; the ones that hold: {'; '.join(held)}" if held else "")
+                     + ".")
+    return Glance(tuple(lines) or (NOTHING,), CLAIMS_TAIL)
+
+
+__all__ = ["Glance", "at_a_glance", "claims_at_a_glance"]
