@@ -50,6 +50,12 @@ ARMS: dict[str, Arm] = {
     "resnet18": Arm("ResNet-18 (torchvision, random init) on whole pages, 128 x 176",
                     {"model.arch": "resnet18", "data.panels": False, "data.image_size": (128, 176),
                      "finetune.init": "random", "finetune.unfreeze_schedule": _ALL_AT_ONCE, "finetune.lr_decay": 1.0}),
+    # the same ResNet-18 with the printed header and footer masked white (the crop arm's mask): whether its lead over
+    # the lead-panel network (which never sees them) comes from reading the print rather than the traces
+    "resnet18_masked": Arm("ResNet-18 (torchvision, random init) on whole pages, header and footer masked, 128 x 176",
+                           {"model.arch": "resnet18", "data.panels": False, "data.image_size": (128, 176),
+                            "data.crop_header_footer": True, "finetune.init": "random",
+                            "finetune.unfreeze_schedule": _ALL_AT_ONCE, "finetune.lr_decay": 1.0}),
 }
 
 #: label-efficiency arms -> how the chapter names them (the two probes are read-outs, not configs)
