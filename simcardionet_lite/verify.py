@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -137,10 +138,23 @@ def compare(committed: Mapping[str, Any], rerun_metrics: Mapping[str, Any], tole
               for k in set(a) & set(b)}
     worst = max(deltas.values(), default=0.0)
     heads = sorted(k for k in deltas if "summary" in k and k.endswith(".mean")) or sorted(deltas)[:12]
+    failing = sorted(k for k, v in deltas.items() if v > tolerance)
     rows = [{"metric": k, "committed": a[k], "rerun": b[k], "delta": deltas[k], "pass": deltas[k] <= tolerance}
             for k in heads]
     return {"rows": rows, "n_compared": len(deltas), "max_delta": worst, "missing": missing,
-            "pass": worst <= tolerance and not missing, "tolerance": tolerance}
+            "pass": worst <= tolerance and not missing, "tolerance": tolerance,
+            "failing": [{"metric": k, "committed": a[k], "rerun": b[k], "delta": deltas[k]} for k in failing]}
+
+
+def failing_parts(res: Mapping[str, Any], depth: int = 3) -> dict[str, int]:
+    """How many numbers differ under each part of the metrics (the first ``depth`` parts of their dotted path,
+    list indices dropped), so a failure says where the re-run parted from the committed file."""
+    out: dict[str, int] = {}
+    for row in res.get("failing", []):
+        path = re.sub(r"\[\d+\]", "", row["metric"])  # list indices dropped
+        part = ".".join(re.split(r"(?<![0-9])\.|\.(?![0-9])", path)[:depth])  # a key such as 0.01 stays whole
+        out[part] = out.get(part, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def verify_file(path: str | Path, *, tolerance: float = 0.0, root_map: Mapping[str, str] | None = None,
@@ -153,7 +167,7 @@ def verify_file(path: str | Path, *, tolerance: float = 0.0, root_map: Mapping[s
     with tempfile.TemporaryDirectory(prefix="simcardionet-verify-") as tmp:
         new = rerun(spec, Path(tmp), repo or repo_root())
     return {"file": str(path), "recipe": spec["recipe"], "commit": spec["commit"],
-            **compare(record["metrics"], new["metrics"], tolerance)}
+            **compare(record["metrics"], new["metrics"], tolerance), "rerun_record": new}
 
 
 def _print(res: Mapping[str, Any]) -> None:
@@ -165,6 +179,20 @@ def _print(res: Mapping[str, Any]) -> None:
         w(f"  {r['metric'][:60]:<60} {r['committed']:>10.4f} {r['rerun']:>10.4f} {r['delta']:>9.2g}  {r['pass']}\n")
     if res["missing"]:
         w(f"  in one file only: {res['missing'][:10]}\n")
+    if res.get("failing"):
+        parts = ", ".join(f"{k} ({n})" for k, n in failing_parts(res).items())
+        w(f"  {len(res['failing'])} of {res['n_compared']} numbers differ, under: {parts}\n")
+
+
+def _write_report(res: Mapping[str, Any], folder: Path) -> Path:
+    """``folder/<chapter>__<tag>.json``: the verdict, every differing number and the re-run's results."""
+    src = Path(res["file"])
+    out = folder / f"{src.parent.parent.name}__{src.parent.name}.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    keep = {k: v for k, v in res.items() if k != "rows"}
+    out.write_text(json.dumps({**keep, "failing_parts": failing_parts(res)}, indent=1, default=str) + "\n")
+    sys.stdout.write(f"  report: {out}\n")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tolerance", type=float, default=0.0, help="largest |delta| that passes (default 0: CPU, same threads)")
     p.add_argument("--root-map", action="append", default=[], metavar="OLD=NEW",
                    help="a recorded data folder and where it is on this machine; repeatable")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="also write, per file, DIR/<chapter>__<tag>.json: every number that differs and the re-run's "
+                        "whole results JSON (the re-run's folder is temporary)")
     args = p.parse_args(argv)
     from simcardionet_lite.config import parse_assignments
 
@@ -187,8 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = 2
             continue
         _print(res)
+        if args.report:
+            _write_report(res, Path(args.report))
         status = max(status, 0 if res["pass"] else 1)
     return status
 
 
-__all__ = ["Refused", "refusal", "plan", "rerun", "compare", "verify_file", "main"]
+__all__ = ["Refused", "refusal", "plan", "rerun", "compare", "failing_parts", "verify_file", "main"]

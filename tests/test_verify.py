@@ -11,7 +11,7 @@ import pytest
 from simcardionet_lite import cli
 from simcardionet_lite.config import load_preset
 from simcardionet_lite.results import repo_root
-from simcardionet_lite.verify import Refused, compare, plan
+from simcardionet_lite.verify import Refused, compare, failing_parts, plan
 
 CANARY = repo_root() / "results" / "05_dataset1" / "synthetic-canary" / "metrics.json"
 # how the canary was made (at the commit it records, on a clean tree, empty cache):
@@ -66,6 +66,27 @@ def test_compare_reports_every_difference_and_the_tolerance() -> None:
     assert not res["pass"] and res["max_delta"] == pytest.approx(0.01) and res["n_compared"] == 3
     assert compare(a, b, tolerance=0.02)["pass"]
     assert compare(a, {"grouped": {}})["missing"]  # a number in one file only fails too
+    # every differing number is listed, and counted by the part of the metrics it sits under
+    assert res["failing"] == [{"metric": "grouped.folds[0].metrics.accuracy", "committed": 0.5, "rerun": 0.51,
+                               "delta": pytest.approx(0.01)}]
+    assert failing_parts(res) == {"grouped.folds.metrics": 1} and failing_parts(compare(a, a)) == {}
+
+
+def test_a_failed_verify_writes_a_report_with_every_difference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from simcardionet_lite.verify import _print, _write_report
+
+    a = {"curves": {"probe": {"0.01": {"values": [0.2, 0.3]}}, "scratch": {"0.01": {"values": [0.4, 0.5]}}}}
+    b = json.loads(json.dumps(a))
+    b["curves"]["probe"]["0.01"]["values"] = [0.25, 0.3]
+    res = {"file": "results/09_x/synthetic-cpu/metrics.json", "recipe": "x", "commit": "abc" * 5,
+           **compare(a, b), "rerun_record": {"metrics": b}}
+    _print(res)
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "1 of 4 numbers differ, under: curves.probe.0.01 (1)" in out
+    report = json.loads(_write_report(res, tmp_path / "rep").read_text())
+    assert (tmp_path / "rep" / "09_x__synthetic-cpu.json").exists()
+    assert report["failing_parts"] == {"curves.probe.0.01": 1} and report["rerun_record"]["metrics"] == b
+    assert report["failing"][0]["metric"] == "curves.probe.0.01.values[0]"
 
 
 def test_old_results_without_a_recipe_are_refused_not_guessed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
