@@ -128,8 +128,38 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
     return out
 
 
+#: CPU instruction-set extensions that change which kernels oneDNN and ATen pick, and so the low bits of a
+#: CPU result (an AVX2 and an AVX-512 host train the same recipe to different numbers; measured in the
+#: session of 2026-12-02, see ``verify``)
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni", "amx_tile", "amx_bf16")
+
+
+def cpu_info() -> dict[str, Any]:
+    """The CPU's model name and its kernel-relevant instruction sets (from ``/proc/cpuinfo`` where there is one),
+    with the caps a user set on oneDNN's and MKL's kernels (``ONEDNN_MAX_CPU_ISA``, ``MKL_CBWR``) and torch's own
+    dispatch level."""
+    model, flags = None, []
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), None)
+        have = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []))
+        flags = [f for f in ISA_FLAGS if f in have]
+    except OSError:  # not Linux: the fields stay empty
+        pass
+    info: dict[str, Any] = {"cpu_model": model, "cpu_isa_flags": flags,
+                            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+                            "mkl_cbwr": os.environ.get("MKL_CBWR")}
+    try:
+        import torch
+
+        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):  # pragma: no cover - torch is a hard dependency
+        info["torch_cpu_capability"] = None
+    return info
+
+
 def hardware_info() -> dict[str, Any]:
-    """Platform, CPU count (total and usable), torch threads and the GPU, if any."""
+    """Platform, CPU count (total and usable) and instruction sets, torch threads and the GPU, if any."""
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -139,6 +169,7 @@ def hardware_info() -> dict[str, Any]:
         "gpu": None,
         "torch_threads": None,
         "cuda": None,
+        **cpu_info(),
     }
     try:
         import torch

@@ -14,7 +14,9 @@ seeds it records. For each results file this command:
 3. compares every number of the new metrics with the committed ones (wall-clock times aside)
    and prints, per headline
    metric, committed / re-run / |delta| / pass. The tolerance is stated: 0 by default, since a CPU
-   run with the same thread count is bit for bit deterministic.
+   run with the same thread count is bit for bit deterministic on CPUs whose convolutions run the
+   same oneDNN kernels (:func:`isa_plan`: an AVX-512 host caps oneDNN at AVX2 to re-run a result
+   recorded without AVX-512, and says so; a file from before the CPU was recorded gets a note).
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ ex.run_recipe(spec["recipe"], Config.from_dict(spec["config"]), results_dir=spec
 """
 
 
+#: environment variables that cap the CPU kernels -> the field of ``results.cpu_info`` that records them
+CPU_CAPS = {"ONEDNN_MAX_CPU_ISA": "onednn_max_cpu_isa", "MKL_CBWR": "mkl_cbwr"}
+
+
 class Refused(Exception):
     """A results file that verify cannot re-run honestly; the message says why."""
 
@@ -62,6 +68,38 @@ def refusal(record: Mapping[str, Any]) -> str | None:
     if git.get("code_dirty") or (git.get("dirty") and git.get("code_dirty") is None):
         return f"the code was dirty when it ran (files: {git.get('dirty_files')}): re-run it from a clean tree"
     return None
+
+
+def isa_plan(recorded: Mapping[str, Any], here: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
+    """The environment that makes this CPU run the kernels the recorded one ran, and a note on what is known.
+
+    Why: oneDNN (torch's CPU convolutions) and MKL (its matrix products) pick AVX2 or AVX-512 kernels by
+    what the CPU offers, and they round differently; over a training run the low bits grow into different
+    numbers. Measured on 2026-12-02: one committed recipe, re-run with the same packages and threads on
+    another host, differed in 2,240 of 4,328 numbers, while two runs on one host agree bit for bit and
+    capping oneDNN (``ONEDNN_MAX_CPU_ISA=AVX2``) or MKL (``MKL_CBWR=AVX2``) on that host changes the bits.
+    Both caps are applied when a result was recorded on a CPU without AVX-512 and this one has it; caps
+    the user set in the environment are kept as they are.
+    """
+    user = {k: os.environ[k] for k in CPU_CAPS if os.environ.get(k)}
+    flags, mine = recorded.get("cpu_isa_flags"), set(here.get("cpu_isa_flags") or [])
+    said = (f" (set here: {', '.join(f'{k}={v}' for k, v in user.items())})" if user else "")
+    recorded_caps = {k: str(recorded[f]) for k, f in CPU_CAPS.items() if recorded.get(f)}
+    if recorded_caps:
+        env = {k: v for k, v in recorded_caps.items() if k not in user}
+        return env, "re-run with the recorded kernel caps " + ", ".join(f"{k}={v}" for k, v in recorded_caps.items()) + said
+    if flags is None:
+        return {}, ("the file predates the recording of the CPU's instruction sets: CPU results match exactly only "
+                    "where oneDNN and MKL run the same kernels (AVX2 and AVX-512 round differently), so numbers "
+                    "that differ here may come from another kind of CPU; ONEDNN_MAX_CPU_ISA=AVX2 and MKL_CBWR=AVX2 "
+                    "emulate an AVX2 host" + said)
+    if "avx512f" not in flags and "avx512f" in mine:
+        env = {k: "AVX2" for k in CPU_CAPS if k not in user}
+        return env, "recorded on a CPU without AVX-512; re-run with oneDNN and MKL capped at AVX2" + said
+    if "avx512f" in flags and "avx512f" not in mine:
+        return {}, ("recorded on an AVX-512 CPU and this one has none: the kernels differ, so an exact match is "
+                    "not expected (state a --tolerance, or verify on an AVX-512 machine)")
+    return {}, None
 
 
 def plan(record: Mapping[str, Any], root_map: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -89,7 +127,11 @@ def plan(record: Mapping[str, Any], root_map: Mapping[str, str] | None = None) -
             raise Refused(f"its data.{key} {path} is not on this machine (map it with --root-map {path}=HERE)")
         cfg["data"][key] = path
     cfg["data"]["cache_dir"] = None  # the empty cache given through SIMCARDIONET_CACHE
-    return {"recipe": recipe, "commit": git["commit"], "config": cfg, "threads": hw.get("torch_threads")}
+    from simcardionet_lite.results import cpu_info
+
+    env, note = isa_plan(hw, cpu_info())
+    return {"recipe": recipe, "commit": git["commit"], "config": cfg, "threads": hw.get("torch_threads"),
+            "env": env, "isa_note": note}
 
 
 def rerun(spec: Mapping[str, Any], workdir: Path, repo: Path) -> dict[str, Any]:
@@ -102,7 +144,7 @@ def rerun(spec: Mapping[str, Any], workdir: Path, repo: Path) -> dict[str, Any]:
                       "a shallow clone lacks it: fetch the history")
     try:
         (workdir / "spec.json").write_text(json.dumps({**spec, "out": str(out)}))
-        env = {**os.environ, "PYTHONPATH": str(tree), "SIMCARDIONET_CACHE": str(cache)}
+        env = {**os.environ, **(spec.get("env") or {}), "PYTHONPATH": str(tree), "SIMCARDIONET_CACHE": str(cache)}
         run = subprocess.run([sys.executable, "-c", _RUNNER, str(workdir / "spec.json")], cwd=tree, env=env,
                              capture_output=True, text=True)
         if run.returncode != 0:
@@ -166,7 +208,7 @@ def verify_file(path: str | Path, *, tolerance: float = 0.0, root_map: Mapping[s
     spec = plan(record, root_map)
     with tempfile.TemporaryDirectory(prefix="simcardionet-verify-") as tmp:
         new = rerun(spec, Path(tmp), repo or repo_root())
-    return {"file": str(path), "recipe": spec["recipe"], "commit": spec["commit"],
+    return {"file": str(path), "recipe": spec["recipe"], "commit": spec["commit"], "isa_note": spec.get("isa_note"),
             **compare(record["metrics"], new["metrics"], tolerance), "rerun_record": new}
 
 
@@ -174,6 +216,8 @@ def _print(res: Mapping[str, Any]) -> None:
     w = sys.stdout.write
     w(f"{res['file']}: recipe {res['recipe']} at {res['commit'][:12]}; {res['n_compared']} numbers compared, "
       f"max |delta| {res['max_delta']:.3g} (tolerance {res['tolerance']:g}): {'PASS' if res['pass'] else 'FAIL'}\n")
+    if res.get("isa_note"):
+        w(f"  CPU: {res['isa_note']}\n")
     w(f"  {'metric':<60} {'committed':>10} {'re-run':>10} {'|delta|':>9}  pass\n")
     for r in res["rows"]:
         w(f"  {r['metric'][:60]:<60} {r['committed']:>10.4f} {r['rerun']:>10.4f} {r['delta']:>9.2g}  {r['pass']}\n")
@@ -224,4 +268,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-__all__ = ["Refused", "refusal", "plan", "rerun", "compare", "failing_parts", "verify_file", "main"]
+__all__ = ["Refused", "refusal", "isa_plan", "plan", "rerun", "compare", "failing_parts", "verify_file", "main"]

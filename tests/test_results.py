@@ -12,6 +12,7 @@ import torch
 
 from simcardionet_lite import load_preset
 from simcardionet_lite.results import (
+    ISA_FLAGS,
     SCHEMA,
     load_committed,
     publish,
@@ -74,6 +75,12 @@ def test_run_metadata_records_commit_versions_hardware() -> None:
     assert md["packages"]["numpy"] == np.__version__
     assert md["packages"]["simcardionet-lite"] is not None
     assert md["hardware"]["cpu_count"] >= 1
+    # the instruction sets that pick oneDNN's kernels: an AVX2 and an AVX-512 host give different low bits
+    assert set(md["hardware"]["cpu_isa_flags"]) <= set(ISA_FLAGS)
+    assert md["hardware"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert "onednn_max_cpu_isa" in md["hardware"]
+    if Path("/proc/cpuinfo").exists():
+        assert md["hardware"]["cpu_model"]
     assert md["python"]["version"].startswith("3.")
     assert md["timestamp_utc"].endswith("+00:00")
 
