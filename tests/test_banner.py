@@ -87,3 +87,12 @@ def test_run_description_names_an_encoder_that_is_not_the_papers() -> None:
     d["config"]["model"] = {"block": "plain", "attn_form": "standard"}
     text = ex.run_description(d)
     assert "plain panel encoder (not the paper's multi-scale residual block), standard transformer layer" in text
+
+
+def test_run_description_names_fine_tuning_time_shifts() -> None:
+    d = {"config": {"data": {"image_size": [192, 384], "panels": True}, "aug_finetune": {"translate_frac": 0.0}}}
+    assert "time shifts" not in ex.run_description(d)
+    d["config"]["aug_finetune"]["translate_frac"] = 0.1
+    assert "fine-tuned with time shifts of up to 10 % inside each lead panel" in ex.run_description(d)
+    d["config"]["data"]["panels"] = False
+    assert ex.run_description(d).count("time shifts of up to 10 %,") == 1 and "inside each" not in ex.run_description(d)

@@ -133,6 +133,9 @@ def run_description(d: Mapping[str, Any]) -> str:
         what += f", {model['block']} panel encoder (not the paper's multi-scale residual block)"
     if model.get("attn_form", "prenorm") != "prenorm":
         what += f", {model['attn_form']} transformer layer"
+    shift = (cfg.get("aug_finetune") or {}).get("translate_frac") or 0
+    if shift:
+        what += f", fine-tuned with time shifts of up to {100 * shift:g} %" + (" inside each lead panel" if data.get("panels") else "")
     if fine.get("init") == "random":
         training = f"no pretraining (trained from scratch), {fine.get('epochs')} epochs"
     else:
