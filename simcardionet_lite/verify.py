@@ -199,6 +199,42 @@ def failing_parts(res: Mapping[str, Any], depth: int = 3) -> dict[str, int]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+_LINE = re.compile(r"^\*\*(?P<verdict>[^*]+)\*\*: \*(?P<claim>[^*]+)\*(?: \(`[^`]*`(?:, (?P<where>[^;)]*))?)?")
+
+
+def verdict_changes(path: str | Path, record: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The first-screen verdicts of the file's chapter (``report.glance``) read from the committed file and from the
+    re-run in its place, line by line: whether the conclusions the book states come back, even where the low bits of
+    the numbers do not (another kind of CPU)."""
+    from simcardionet_lite.experiments.report.banner import committed_runs
+    from simcardionet_lite.experiments.report.glance import at_a_glance
+
+    src = Path(path)
+    chapter, tag = src.parent.parent.name, src.parent.name
+
+    def swapped(ch: str) -> dict[str, dict[str, Any]]:
+        runs = dict(committed_runs(ch))
+        if ch == chapter:
+            runs[tag] = {**record, "metrics": new["metrics"]}
+        return runs
+
+    def committed(ch: str) -> dict[str, dict[str, Any]]:
+        runs = dict(committed_runs(ch))
+        if ch == chapter:
+            runs[tag] = dict(record)
+        return runs
+
+    before = at_a_glance(chapter, runs=[tag], loader=committed).lines
+    after = at_a_glance(chapter, runs=[tag], loader=swapped).lines
+    out = []
+    for a, b in zip(before, after):
+        ma, mb = _LINE.match(a), _LINE.match(b)
+        if ma:
+            claim = ma["claim"] + (f" ({ma['where']})" if ma["where"] else "")
+            out.append({"claim": claim, "committed": ma["verdict"], "rerun": mb["verdict"] if mb else "?"})
+    return out
+
+
 def verify_file(path: str | Path, *, tolerance: float = 0.0, root_map: Mapping[str, str] | None = None,
                 repo: Path | None = None) -> dict[str, Any]:
     """Re-run one results file from its commit and compare (see the module docstring)."""
@@ -209,7 +245,8 @@ def verify_file(path: str | Path, *, tolerance: float = 0.0, root_map: Mapping[s
     with tempfile.TemporaryDirectory(prefix="simcardionet-verify-") as tmp:
         new = rerun(spec, Path(tmp), repo or repo_root())
     return {"file": str(path), "recipe": spec["recipe"], "commit": spec["commit"], "isa_note": spec.get("isa_note"),
-            **compare(record["metrics"], new["metrics"], tolerance), "rerun_record": new}
+            **compare(record["metrics"], new["metrics"], tolerance), "verdicts": verdict_changes(path, record, new),
+            "rerun_record": new}
 
 
 def _print(res: Mapping[str, Any]) -> None:
@@ -226,6 +263,12 @@ def _print(res: Mapping[str, Any]) -> None:
     if res.get("failing"):
         parts = ", ".join(f"{k} ({n})" for k, n in failing_parts(res).items())
         w(f"  {len(res['failing'])} of {res['n_compared']} numbers differ, under: {parts}\n")
+    verdicts = res.get("verdicts") or []
+    if verdicts:
+        same = sum(v["committed"] == v["rerun"] for v in verdicts)
+        w(f"  the chapter's first-screen verdicts on this run: {same} of {len(verdicts)} the same\n")
+        for v in verdicts:
+            w(f"    {v['claim'][:70]:<70} {v['committed']} -> {v['rerun']}\n")
 
 
 def _write_report(res: Mapping[str, Any], folder: Path) -> Path:
@@ -268,4 +311,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-__all__ = ["Refused", "refusal", "isa_plan", "plan", "rerun", "compare", "failing_parts", "verify_file", "main"]
+__all__ = ["Refused", "refusal", "isa_plan", "plan", "rerun", "compare", "failing_parts", "verdict_changes", "verify_file", "main"]
