@@ -88,3 +88,18 @@ def test_each_results_chapter_opens_with_its_glance_from_the_committed_runs(chap
     assert glance.lines != (gl.NOTHING,) and all(VERDICT.search(line) or "**" in line for line in glance.lines)
     if chapter != "11_paper_vs_ours":
         assert any("`" in line for line in glance.lines), f"{chapter}: no committed run named"
+
+
+def test_a_run_without_arms_is_set_against_the_arms_of_a_run_on_the_same_folds() -> None:
+    found = _with_arms()["05_dataset1"]
+    pages = {"pages": {"source": "dataset1", "fingerprint": "abc"}}
+    for tag in ("dataset1-x", "dataset1-old"):
+        found[tag] = {**found[tag], "data": pages, "config": {"eval": {"folds": 3}}}
+    g = gl.at_a_glance("05_dataset1", runs=["dataset1-old"], metrics=["f1"], loader=_loader({"05_dataset1": found}))
+    cross = [line for line in g.lines if "against the arm of `dataset1-x`" in line]
+    assert len(cross) == 1 and cross[0].startswith("**does not hold**: *SimCardioNet-lite is better than the ResNet-18*")
+    assert "above in 0 of 3 seeds" in cross[0]  # 0.5 in every seed against 0.88, 0.80, 0.86
+    assert not any("pixel baseline" in line and "dataset1-x" in line for line in g.lines)  # baselines are not arms
+    found["dataset1-old"] = {**found["dataset1-old"], "data": {"pages": {"source": "dataset1", "fingerprint": "other"}}}
+    g = gl.at_a_glance("05_dataset1", runs=["dataset1-old"], metrics=["f1"], loader=_loader({"05_dataset1": found}))
+    assert not any("against the arm" in line for line in g.lines)  # other pages: no pairing

@@ -62,22 +62,47 @@ def _row_line(row: ClaimRow, protocols: Sequence[Protocol]) -> str:
             + f": {paper}ours {row.ours}; {row.reason}.")
 
 
-def _comparison_lines(run: str, d: Mapping[str, Any], key: str = "macro_f1") -> list[str]:
-    """Chapter 5: the method against every other model fitted on the same duplicate-aware folds and seeds of ``run``."""
+def _same_folds(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two runs split the same pages the same way: same page fingerprint, seeds and number of folds (the folds are
+    drawn from the labels, the duplicate clusters and the seed alone)."""
+    def key(d: Mapping[str, Any]) -> tuple[Any, ...]:
+        pages = (d.get("data") or {}).get("pages") or {}
+        return pages.get("fingerprint"), tuple(d.get("seeds") or ()), ((d.get("config") or {}).get("eval") or {}).get("folds")
+    return key(a)[0] is not None and key(a) == key(b)
+
+
+def _comparison_lines(run: str, d: Mapping[str, Any], committed: Mapping[str, Mapping[str, Any]],
+                      key: str = "macro_f1") -> list[str]:
+    """Chapter 5: the method against every other model fitted on the same duplicate-aware folds and seeds of ``run``,
+    then against the arms another committed run fitted on the same pages, seeds and folds (a run that adds no arm of
+    its own is still set against the ResNet-18 of the run that did)."""
     part = (d.get("metrics") or {}).get("grouped") or {}
-    models = cv_models(part) if part.get("per_seed") else []
+    if not part.get("per_seed"):
+        return []
     lines = []
-    for who, other in models[1:]:
+    for who, other in cv_models(part)[1:]:
         if not other.get("per_seed"):
             continue
         name = who.split(" (")[0]
         v = comparison_verdict(part, other, ("ours", name), key)
         lines.append(f"**{v.verdict}**: *SimCardioNet-lite is better than the {name}* (`{run}`, duplicate-aware folds, "
                      f"macro-F1, comparison rule): {v.evidence}.")
+    own = set(part.get("arms") or {})
+    for tag, o in committed.items():
+        if tag == run or data_kind(o) != "real" or not _same_folds(d, o):
+            continue
+        for arm, other in (((o.get("metrics") or {}).get("grouped") or {}).get("arms") or {}).items():
+            if arm in own or not other.get("per_seed"):
+                continue
+            own.add(arm)
+            name = str(other.get("label", arm)).split(" (")[0]
+            v = comparison_verdict(part, other, ("ours", name), key)
+            lines.append(f"**{v.verdict}**: *SimCardioNet-lite is better than the {name}* (`{run}` against the arm of "
+                         f"`{tag}`: same pages, seeds and duplicate-aware folds; macro-F1, comparison rule): {v.evidence}.")
     return lines
 
 
-def _overlap_lines(run: str, d: Mapping[str, Any]) -> list[str]:
+def _overlap_lines(run: str, d: Mapping[str, Any], committed: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Chapter 6: is the test set out of distribution, by the page-hash audit of ``run``'s test pages?"""
     ov = (d.get("metrics") or {}).get("overlap") or {}
     if not ov:
@@ -90,7 +115,7 @@ def _overlap_lines(run: str, d: Mapping[str, Any]) -> list[str]:
             f"{v.evidence}."]
 
 
-#: chapter -> lines beyond the claims table's rows, from one committed run: (tag, results) -> lines
+#: chapter -> lines beyond the claims table's rows, from one committed run: (tag, results, all the chapter's runs) -> lines
 EXTRAS = {"05_dataset1": _comparison_lines, "06_dataset2": _overlap_lines}
 
 
@@ -122,9 +147,10 @@ def at_a_glance(chapter: str, runs: Sequence[str] | None = None, metrics: Sequen
                 continue
         lines.append(_row_line(row, ps))
     if chapter in EXTRAS:
-        for tag, d in load(chapter).items():
+        committed = load(chapter)
+        for tag, d in committed.items():
             if data_kind(d) != "synthetic" and (runs is None or tag in runs):
-                lines += EXTRAS[chapter](tag, d)
+                lines += EXTRAS[chapter](tag, d, committed)
     return Glance(tuple(lines) or (NOTHING,))
 
 
