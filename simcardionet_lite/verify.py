@@ -79,7 +79,9 @@ def isa_plan(recorded: Mapping[str, Any], here: Mapping[str, Any]) -> tuple[dict
     another host, differed in 2,240 of 4,328 numbers, while two runs on one host agree bit for bit and
     capping oneDNN (``ONEDNN_MAX_CPU_ISA=AVX2``) or MKL (``MKL_CBWR=AVX2``) on that host changes the bits.
     Both caps are applied when a result was recorded on a CPU without AVX-512 and this one has it; caps
-    the user set in the environment are kept as they are.
+    the user set in the environment are kept as they are. They are a best effort, not a proof: the host
+    of that file recorded no CPU, and neither cap, alone or together, brought its numbers back here, so
+    the printed verdict comparison (:func:`verdict_changes`) is what a cross-host re-run can check.
     """
     user = {k: os.environ[k] for k in CPU_CAPS if os.environ.get(k)}
     flags, mine = recorded.get("cpu_isa_flags"), set(here.get("cpu_isa_flags") or [])
