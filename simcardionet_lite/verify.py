@@ -214,20 +214,14 @@ def verdict_changes(path: str | Path, record: Mapping[str, Any], new: Mapping[st
     src = Path(path)
     chapter, tag = src.parent.parent.name, src.parent.name
 
-    def swapped(ch: str) -> dict[str, dict[str, Any]]:
-        runs = dict(committed_runs(ch))
-        if ch == chapter:
-            runs[tag] = {**record, "metrics": new["metrics"]}
-        return runs
+    def reading(result: Mapping[str, Any]) -> Any:
+        """The committed runs, with ``result`` as the file's run."""
+        def load(ch: str) -> dict[str, Any]:
+            return {**committed_runs(ch), **({tag: result} if ch == chapter else {})}
+        return load
 
-    def committed(ch: str) -> dict[str, dict[str, Any]]:
-        runs = dict(committed_runs(ch))
-        if ch == chapter:
-            runs[tag] = dict(record)
-        return runs
-
-    before = at_a_glance(chapter, runs=[tag], loader=committed).lines
-    after = at_a_glance(chapter, runs=[tag], loader=swapped).lines
+    before = at_a_glance(chapter, runs=[tag], loader=reading(record)).lines
+    after = at_a_glance(chapter, runs=[tag], loader=reading({**record, "metrics": new["metrics"]})).lines
     out = []
     for a, b in zip(before, after):
         ma, mb = _LINE.match(a), _LINE.match(b)
