@@ -134,21 +134,24 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni", "amx_tile", "amx_bf16")
 
 
+#: environment variables that cap the CPU kernels -> the field of :func:`cpu_info` that records them
+CPU_CAPS = {"ONEDNN_MAX_CPU_ISA": "onednn_max_cpu_isa", "MKL_CBWR": "mkl_cbwr"}
+
+
 def cpu_info() -> dict[str, Any]:
     """The CPU's model name and its kernel-relevant instruction sets (from ``/proc/cpuinfo`` where there is one),
     with the caps a user set on oneDNN's and MKL's kernels (``ONEDNN_MAX_CPU_ISA``, ``MKL_CBWR``) and torch's own
     dispatch level."""
-    model, flags = None, []
+    fields: dict[str, str] = {}
     try:
-        text = Path("/proc/cpuinfo").read_text()
-        model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), None)
-        have = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []))
-        flags = [f for f in ISA_FLAGS if f in have]
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, val = ln.partition(":")
+            fields.setdefault(key.strip(), val.strip())  # the first processor's
     except OSError:  # not Linux: the fields stay empty
         pass
-    info: dict[str, Any] = {"cpu_model": model, "cpu_isa_flags": flags,
-                            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
-                            "mkl_cbwr": os.environ.get("MKL_CBWR")}
+    have = set(fields.get("flags", "").split())
+    info: dict[str, Any] = {"cpu_model": fields.get("model name"), "cpu_isa_flags": [f for f in ISA_FLAGS if f in have],
+                            **{field: os.environ.get(var) for var, field in CPU_CAPS.items()}}
     try:
         import torch
 

@@ -35,6 +35,11 @@ class Arm:
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: the standard CNN a user would pick instead: whole pages, random init, trained like the scratch arm;
+#: 128 x 176 (the page's aspect) keeps it within the CPU budget (about 30 ms per page and step on 2 cores)
+_RESNET18 = {"model.arch": "resnet18", "data.panels": False, "data.image_size": (128, 176), "finetune.init": "random",
+             "finetune.unfreeze_schedule": _ALL_AT_ONCE, "finetune.lr_decay": 1.0}
+
 ARMS: dict[str, Arm] = {
     "full": Arm("full method (pretraining, attention, hybrid loss, progressive unfreezing)"),
     "scratch": Arm("no pretraining (random init, all layers trained, one learning rate)",
@@ -45,17 +50,11 @@ ARMS: dict[str, Arm] = {
     "lam0": Arm("lambda = 0 (pure InfoNCE)", {"loss.lam": 0.0}),
     "no_unfreeze": Arm("no progressive unfreezing (all layers at once)", {"finetune.unfreeze_schedule": _ALL_AT_ONCE}),
     "crop": Arm("header/footer cropped (shortcut test)", {"data.crop_header_footer": True}),
-    # the standard CNN a user would pick instead: whole pages, random init, trained like the scratch arm;
-    # 128 x 176 (the page's aspect) keeps it within the CPU budget (about 30 ms per page and step on 2 cores)
-    "resnet18": Arm("ResNet-18 (torchvision, random init) on whole pages, 128 x 176",
-                    {"model.arch": "resnet18", "data.panels": False, "data.image_size": (128, 176),
-                     "finetune.init": "random", "finetune.unfreeze_schedule": _ALL_AT_ONCE, "finetune.lr_decay": 1.0}),
+    "resnet18": Arm("ResNet-18 (torchvision, random init) on whole pages, 128 x 176", _RESNET18),
     # the same ResNet-18 with the printed header and footer masked white (the crop arm's mask): whether its lead over
     # the lead-panel network (which never sees them) comes from reading the print rather than the traces
     "resnet18_masked": Arm("ResNet-18 (torchvision, random init) on whole pages, header and footer masked, 128 x 176",
-                           {"model.arch": "resnet18", "data.panels": False, "data.image_size": (128, 176),
-                            "data.crop_header_footer": True, "finetune.init": "random",
-                            "finetune.unfreeze_schedule": _ALL_AT_ONCE, "finetune.lr_decay": 1.0}),
+                           {**_RESNET18, "data.crop_header_footer": True}),
 }
 
 #: label-efficiency arms -> how the chapter names them (the two probes are read-outs, not configs)
