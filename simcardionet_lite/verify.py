@@ -33,6 +33,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from simcardionet_lite.results import CPU_CAPS
+
 #: What the worktree process runs: the recorded recipe with the recorded config (read from a file).
 _RUNNER = """
 import json, sys
@@ -44,10 +46,6 @@ if spec["threads"]:
     torch.set_num_threads(spec["threads"])
 ex.run_recipe(spec["recipe"], Config.from_dict(spec["config"]), results_dir=spec["out"])
 """
-
-
-#: environment variables that cap the CPU kernels -> the field of ``results.cpu_info`` that records them
-CPU_CAPS = {"ONEDNN_MAX_CPU_ISA": "onednn_max_cpu_isa", "MKL_CBWR": "mkl_cbwr"}
 
 
 class Refused(Exception):
@@ -201,9 +199,6 @@ def failing_parts(res: Mapping[str, Any], depth: int = 3) -> dict[str, int]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-_LINE = re.compile(r"^\*\*(?P<verdict>[^*]+)\*\*: \*(?P<claim>[^*]+)\*(?: \(`[^`]*`(?:, (?P<where>[^;)]*))?)?")
-
-
 def verdict_changes(path: str | Path, record: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, str]]:
     """The first-screen verdicts of the file's chapter (``report.glance``) read from the committed file and from the
     re-run in its place, line by line: whether the conclusions the book states come back, even where the low bits of
@@ -220,15 +215,9 @@ def verdict_changes(path: str | Path, record: Mapping[str, Any], new: Mapping[st
             return {**committed_runs(ch), **({tag: result} if ch == chapter else {})}
         return load
 
-    before = at_a_glance(chapter, runs=[tag], loader=reading(record)).lines
-    after = at_a_glance(chapter, runs=[tag], loader=reading({**record, "metrics": new["metrics"]})).lines
-    out = []
-    for a, b in zip(before, after):
-        ma, mb = _LINE.match(a), _LINE.match(b)
-        if ma:
-            claim = ma["claim"] + (f" ({ma['where']})" if ma["where"] else "")
-            out.append({"claim": claim, "committed": ma["verdict"], "rerun": mb["verdict"] if mb else "?"})
-    return out
+    before = at_a_glance(chapter, runs=[tag], loader=reading(record)).verdicts
+    after = at_a_glance(chapter, runs=[tag], loader=reading({**record, "metrics": new["metrics"]})).verdicts
+    return [{"claim": claim, "committed": was, "rerun": now} for (claim, was), (_, now) in zip(before, after)]
 
 
 def verify_file(path: str | Path, *, tolerance: float = 0.0, root_map: Mapping[str, str] | None = None,

@@ -34,10 +34,12 @@ NOTHING = ("no committed real-data run speaks to this chapter's claims yet, so e
 
 @dataclass(frozen=True)
 class Glance:
-    """A few lines of Markdown (a block quote) that a notebook renders; ``lines`` are the bullet points."""
+    """A few lines of Markdown (a block quote) that a notebook renders; ``lines`` are the bullet points and
+    ``verdicts`` the ``(claim, verdict)`` each line states, for code that compares them (``verify``)."""
 
     lines: tuple[str, ...]
     tail: str = TAIL
+    verdicts: tuple[tuple[str, str], ...] = ()
 
     @property
     def text(self) -> str:
@@ -55,11 +57,23 @@ def _row_protocols(row: ClaimRow, by_tag: Mapping[str, Protocol]) -> list[Protoc
     return [by_tag[t.strip()] for t in row.protocol.split(",") if t.strip() in by_tag]
 
 
-def _row_line(row: ClaimRow, protocols: Sequence[Protocol]) -> str:
-    where = "; ".join(f"`{p.run[1]}`, {p.short}" if p.short else f"`{p.run[1]}`" for p in protocols)
+Entry = tuple[str, tuple[str, str]]  # a bullet line and the (claim, verdict) it states
+
+
+def _entry(verdict: str, claim: str, where: str, how: str, text: str) -> Entry:
+    """``**verdict**: *claim* (where, how): text.`` and ``("claim (how)", verdict)``; ``where`` names the runs."""
+    paren = ", ".join(x for x in (where, how) if x)
+    return (f"**{verdict}**: *{claim}*" + (f" ({paren})" if paren else "") + f": {text}.",
+            (claim + (f" ({how})" if how else ""), verdict))
+
+
+def _row_entry(row: ClaimRow, protocols: Sequence[Protocol]) -> Entry:
+    if len(protocols) == 1:
+        where, how = f"`{protocols[0].run[1]}`", protocols[0].short
+    else:  # several runs (or none): each named with its protocol
+        where, how = "; ".join(f"`{p.run[1]}`, {p.short}" if p.short else f"`{p.run[1]}`" for p in protocols), ""
     paper = f"paper {fmt(row.paper)}, " if row.paper is not None else ""
-    return (f"**{row.verdict.verdict}**: *{row.claim}*" + (f" ({where})" if where else "")
-            + f": {paper}ours {row.ours}; {row.reason}.")
+    return _entry(row.verdict.verdict, row.claim, where, how, f"{paper}ours {row.ours}; {row.reason}")
 
 
 def _same_folds(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -72,21 +86,20 @@ def _same_folds(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def _comparison_lines(run: str, d: Mapping[str, Any], committed: Mapping[str, Mapping[str, Any]],
-                      key: str = "macro_f1") -> list[str]:
+                      key: str = "macro_f1") -> list[Entry]:
     """Chapter 5: the method against every other model fitted on the same duplicate-aware folds and seeds of ``run``,
     then against the arms another committed run fitted on the same pages, seeds and folds (a run that adds no arm of
     its own is still set against the ResNet-18 of the run that did)."""
     part = (d.get("metrics") or {}).get("grouped") or {}
     if not part.get("per_seed"):
         return []
-    lines = []
-    for who, other in cv_models(part)[1:]:
-        if not other.get("per_seed"):
-            continue
-        name = who.split(" (")[0]
+    def better(label: str, other: Mapping[str, Any], where: str) -> Entry:
+        name = label.split(" (")[0]
         v = comparison_verdict(part, other, ("ours", name), key)
-        lines.append(f"**{v.verdict}**: *SimCardioNet-lite is better than the {name}* (`{run}`, duplicate-aware folds, "
-                     f"macro-F1, comparison rule): {v.evidence}.")
+        return _entry(v.verdict, f"SimCardioNet-lite is better than the {name}", where,
+                      "duplicate-aware folds, macro-F1, comparison rule", v.evidence)
+
+    lines = [better(who, other, f"`{run}`") for who, other in cv_models(part)[1:] if other.get("per_seed")]
     own = set(part.get("arms") or {})
     for tag, o in committed.items():
         if tag == run or data_kind(o) != "real" or not _same_folds(d, o):
@@ -95,14 +108,11 @@ def _comparison_lines(run: str, d: Mapping[str, Any], committed: Mapping[str, Ma
             if arm in own or not other.get("per_seed"):
                 continue
             own.add(arm)
-            name = str(other.get("label", arm)).split(" (")[0]
-            v = comparison_verdict(part, other, ("ours", name), key)
-            lines.append(f"**{v.verdict}**: *SimCardioNet-lite is better than the {name}* (`{run}` against the arm of "
-                         f"`{tag}`: same pages, seeds and duplicate-aware folds; macro-F1, comparison rule): {v.evidence}.")
+            lines.append(better(str(other.get("label", arm)), other, f"`{run}` against the arm of `{tag}`, same pages, seeds"))
     return lines
 
 
-def _overlap_lines(run: str, d: Mapping[str, Any], committed: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _overlap_lines(run: str, d: Mapping[str, Any], committed: Mapping[str, Mapping[str, Any]]) -> list[Entry]:
     """Chapter 6: is the test set out of distribution, by the page-hash audit of ``run``'s test pages?"""
     ov = (d.get("metrics") or {}).get("overlap") or {}
     if not ov:
@@ -110,9 +120,9 @@ def _overlap_lines(run: str, d: Mapping[str, Any], committed: Mapping[str, Mappi
     v = ood_verdict(ov)
     if data_kind(d) != "real":
         v = standin_verdict(v, "the constructed stand-in" if data_kind(d) == "constructed" else "synthetic pages")
-    return [f"**{v.verdict}**: *the Dataset II test is out of distribution* (`{run}`, page-hash audit): "
-            f"{ov.get('n_seen', '?')} of {ov.get('n_test', '?')} test pages have a copy of their picture in training; "
-            f"{v.evidence}."]
+    return [_entry(v.verdict, "the Dataset II test is out of distribution", f"`{run}`", "page-hash audit",
+                   f"{ov.get('n_seen', '?')} of {ov.get('n_test', '?')} test pages have a copy of their picture in "
+                   f"training; {v.evidence}")]
 
 
 #: chapter -> lines beyond the claims table's rows, from one committed run: (tag, results, all the chapter's runs) -> lines
@@ -136,7 +146,7 @@ def at_a_glance(chapter: str, runs: Sequence[str] | None = None, metrics: Sequen
     load = loader or committed_runs
     rows, protocols = claim_rows(load)
     by_tag = {p.tag: p for p in protocols}
-    lines = []
+    entries: list[Entry] = []
     for row in rows:
         if row.chapter != chapter or (metrics is not None and row.metric and row.metric not in metrics):
             continue
@@ -145,13 +155,15 @@ def at_a_glance(chapter: str, runs: Sequence[str] | None = None, metrics: Sequen
             ps = [p for p in ps if p.run[1] in runs]
             if not ps:
                 continue
-        lines.append(_row_line(row, ps))
+        entries.append(_row_entry(row, ps))
     if chapter in EXTRAS:
         committed = load(chapter)
         for tag, d in committed.items():
             if data_kind(d) != "synthetic" and (runs is None or tag in runs):
-                lines += EXTRAS[chapter](tag, d, committed)
-    return Glance(tuple(lines) or (NOTHING,))
+                entries += EXTRAS[chapter](tag, d, committed)
+    if not entries:
+        return Glance((NOTHING,))
+    return Glance(tuple(line for line, _ in entries), verdicts=tuple(v for _, v in entries))
 
 
 def claims_at_a_glance(loader: Loader | None = None) -> Glance:
