@@ -136,3 +136,17 @@ def test_cpu_pretrain_is_cpu_with_the_two_stages_and_its_scratch_arm_is_cpu() ->
     scratch = arm_config(pre, "scratch").to_dict()
     assert {k: v for k, v in scratch.items() if k not in ("preset", "pretrain")} == \
         {k: v for k, v in cpu.to_dict().items() if k not in ("preset", "pretrain")}
+
+
+def test_cpu_preset_takes_round_6_time_shifts_and_the_resnet18_arm_does_not() -> None:
+    """The tuned per-panel shift is the method's; the whole-page ResNet-18 keeps the recipe it was committed with."""
+    from simcardionet_lite.config import CPU_TIME_SHIFT
+    from simcardionet_lite.experiments.arms import arm_config
+
+    cpu = load_preset("cpu")
+    assert cpu.aug_finetune.translate_frac == CPU_TIME_SHIFT == 0.1
+    assert cpu.experiment.protocols == ("grouped",) and cpu.experiment.cv_arms == ("resnet18",)  # the 2-hour budget
+    for arm in ("resnet18", "resnet18_masked"):
+        ref = arm_config(cpu, arm)
+        assert ref.aug_finetune.translate_frac == 0.0 and not ref.data.panels
+        assert ref.aug_finetune.color_jitter == cpu.aug_finetune.color_jitter  # only the shift differs
