@@ -491,6 +491,16 @@ def test_cv_protocols_figure_plots_each_seed_of_each_model_per_protocol() -> Non
     assert dots(grouped_ax) == [0.5, 0.55, 0.6, 0.6, 0.65, 0.7, 0.8, 0.81, 0.82]
     assert any(ln.get_linestyle() == "--" and float(ln.get_xdata()[0]) == 0.972 for ln in grouped_ax.lines)
     plt.close(fig)
+    # one protocol (the cpu preset's run) with the arm's full label: the names still fit beside one panel
+    long = {"grouped": {**res["grouped"], "arms": {"resnet18": {
+        "label": "ResNet-18 (torchvision, random init) on whole pages, 128 x 176", **part([0.6, 0.65, 0.7])}}}}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # "Tight layout not applied" reached the built book once
+        fig = plot_cv_protocols(long, paper_value=0.972)
+    assert len(fig.axes) == 1
+    plt.close(fig)
     with pytest.raises(ValueError, match="per-seed"):
         plot_cv_protocols({"grouped": {"folds": []}})
 

@@ -72,7 +72,8 @@ def plot_cv_protocols(metrics: Mapping[str, Any], paper_value: float | None = No
     if not protocols:
         raise ValueError("no protocol of this result has per-seed scores (per_seed): nothing to plot")
     names = list(dict.fromkeys(who for p in protocols for who, _ in cv_models(metrics[p])))
-    fig, axes = plt.subplots(1, len(protocols), figsize=(4.6 * len(protocols), 0.55 * len(names) + 1.4),
+    # at least two panels' width: the models' names (the y labels) need it when one protocol ran
+    fig, axes = plt.subplots(1, len(protocols), figsize=(max(9.2, 4.6 * len(protocols)), 0.55 * len(names) + 1.4),
                              sharey=True, sharex=True, squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, p in zip(axes[0], protocols):
