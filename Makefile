@@ -65,7 +65,7 @@ check-notebooks: $(STAMP)
 PKG_HASH = $(shell find simcardionet_lite -name '*.py' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
 
 book: $(STAMP)
-	@if [ ! -f _build/.pkg-$(PKG_HASH) ]; then rm -rf _build/.jupyter_cache _build/.pkg-*; fi
+	@if [ ! -f _build/.pkg-$(PKG_HASH) ]; then rm -rf _build/.jupyter_cache _build/.doctrees _build/.pkg-*; fi  # Sphinx re-reads (and so re-executes) only changed sources: drop its doctrees too
 	$(VENV)/bin/jupyter-book build . --builder html
 	@touch _build/.pkg-$(PKG_HASH)
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
