@@ -90,11 +90,11 @@ def main() -> int:
                      "median_epoch_s": statistics.median(hist["seconds"][1:])})
     base = next((r for r in rows if r["variant"] == "preset"), rows[0])
     for r in rows:
-        r["ratio_vs_" + base["variant"].replace(" ", "_")] = r["median_epoch_s"] / base["median_epoch_s"]
+        r["ratio_vs_base"] = r["median_epoch_s"] / base["median_epoch_s"]
         print(f"{r['variant']:16s} {r['image_size'][0]}x{r['image_size'][1]}  epoch {r['median_epoch_s']:6.2f} s "
-              f"for {a.pages} pages  ratio vs {base['variant']}: {r['median_epoch_s'] / base['median_epoch_s']:.2f}")
+              f"for {a.pages} pages  ratio vs {base['variant']}: {r['ratio_vs_base']:.2f}")
     if a.json:
-        out = {"preset": a.preset, "pages": a.pages, "epochs": a.epochs, "threads": a.threads, "rows": rows,
+        out = {"preset": a.preset, "base": base["variant"], "pages": a.pages, "epochs": a.epochs, "threads": a.threads, "rows": rows,
                "metadata": run_metadata()}
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(out, indent=1, default=float) + "\n")

@@ -341,7 +341,7 @@ def _cpu() -> Config:
     time shifts of up to 10 % inside each lead panel (``aug_finetune.translate_frac``).
 
     Chapter 5 runs the duplicate-aware folds with the pixel baseline and the ResNet-18 beside the
-    method, about 1 h 40 min on 2 cores; the file-level protocol adds about 45 min
+    method, 1 h 47 min on 2 cores (``dataset1-panels-cpu-r8``); the file-level protocol adds about 45 min
     (``--set 'experiment.protocols=["file","grouped"]'``), which would take the run past the
     two hours a CPU configuration is given.
     """
