@@ -105,8 +105,9 @@ ROUNDS: dict[int, dict[str, dict[str, Any]]] = {
     # round 9 (on the preset, which holds round 8's choice): train longer for the same time. The shifts make each epoch
     # a new draw of every page, so more epochs may still help where round 1 (without shifts) found 30 and 40 tied; the
     # batched view pipeline (finetune.augment_on="device", another draw of the same augmentations) costs about 0.5-0.8 of
-    # the per-image one on this CPU (benchmarks/finetune_epoch.py), so 45 epochs fit the preset's time. The reference is
-    # round 8's first row (0.877), not re-run: rounds 2 and 8 reproduced their references to the last digit.
+    # the per-image one on this CPU (benchmarks/finetune_epoch.py, 2 threads), so 45 epochs might fit the preset's time
+    # (with one thread per candidate the round measured otherwise: results/tuning/README.md). The reference is round 8's
+    # first row (0.877), not re-run: rounds 2 and 8 reproduced their references to the last digit.
     9: {
         "batched views, 30 epochs": {"finetune.augment_on": "device"},
         "batched views, 45 epochs": {"finetune.augment_on": "device", "finetune.epochs": 45},
