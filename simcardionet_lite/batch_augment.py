@@ -232,6 +232,21 @@ def warp(x: torch.Tensor, theta: torch.Tensor, tile_grid: tuple[int, int] | None
     return out
 
 
+def shift_pages(x: torch.Tensor, frac: float, tile_grid: tuple[int, int] | None = None) -> torch.Tensor:
+    """``x`` (N x 3 x H x W, float in [0, 1]) shifted right by ``frac`` of its width (left when negative),
+    inside each tile with ``tile_grid``; what enters is white paper.
+
+    The deterministic counterpart of the ``translate_frac`` draw (same warp, same white fill), for
+    test-time views (``eval.tta_shifts``): the beats move in time, no trace crosses a tile border.
+    """
+    if not -0.5 < frac < 0.5:
+        raise ValueError(f"a shift must be a fraction of the width in (-0.5, 0.5), got {frac}")
+    if frac == 0.0:
+        return x
+    theta = torch.tensor([[1.0, 0.0, -2.0 * frac], [0.0, 1.0, 0.0]]).expand(len(x), 2, 3)
+    return warp(x, theta, tile_grid)
+
+
 def _col(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return v.to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
 

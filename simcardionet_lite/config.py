@@ -214,6 +214,12 @@ class EvalConfig:
     n_bootstrap: int = 200  # ours: bootstrap resamples for 95% intervals
     ci: float = 0.95  # ours
     seeds: tuple[int, ...] = (0,)  # ours: training seeds every results recipe repeats (splits, initial weights, augmentation); results report mean +- SD over them
+    tta_shifts: tuple[float, ...] = ()  # ours: test-time views: each test page is also scored shifted in time by these fractions of its width (inside each lead panel with data.panels), probabilities averaged with the unshifted page's; () = off (evaluate.predict)
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.tta_shifts if not -0.5 < float(s) < 0.5 or float(s) == 0.0]
+        if bad:
+            raise ValueError(f"eval.tta_shifts must be non-zero fractions of the width in (-0.5, 0.5), got {bad}")
 
 
 @dataclass

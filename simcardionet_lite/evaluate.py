@@ -80,14 +80,16 @@ def _eval_images(ds: Any) -> torch.Tensor:
 @torch.no_grad()
 def infer(model: torch.nn.Module, images: torch.Tensor, *, output: str = "logits",
           device: str | torch.device | None = None, batch_size: int = 64, amp: bool = False,
-          channels_last: bool = False) -> torch.Tensor:
+          channels_last: bool = False, transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """The model's ``"logits"`` or pooled ``"features"`` for ``images``, in eval mode, batched.
 
     Why one function: prediction, feature extraction, the pretraining kNN monitor, the
     fine-tuning validation and the deletion curves all run the same batched forward pass; doing
     it in one place keeps eval mode, device moves, bf16 autocast and channels_last identical
     everywhere. The model's train/eval state is restored afterwards. ``images`` are float in [0, 1]
-    or uint8 pages (scaled on the device, batch by batch). Returns a float32 CPU tensor.
+    or uint8 pages (scaled on the device, batch by batch); ``transform`` (float batch -> float batch)
+    is applied to each batch on the device before the model sees it (test-time views). Returns a
+    float32 CPU tensor.
     """
     if output not in ("logits", "features"):
         raise ValueError(f"output must be 'logits' or 'features', got {output!r}")
@@ -102,6 +104,8 @@ def infer(model: torch.nn.Module, images: torch.Tensor, *, output: str = "logits
             x = images[i : i + batch_size].to(dev)
             if x.dtype == torch.uint8:  # pages held as uint8 (the device pipeline): to [0, 1] as dataset_images does
                 x = x.float().div_(255.0)
+            if transform is not None:
+                x = transform(x)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
@@ -111,10 +115,35 @@ def infer(model: torch.nn.Module, images: torch.Tensor, *, output: str = "logits
     return torch.cat(outs) if outs else torch.zeros(0)
 
 
-def predict(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities (N x C, softmax) and true labels of ``ds``, in eval mode."""
-    logits = infer(model, _eval_images(ds), device=device, batch_size=batch_size)
-    return logits.softmax(dim=1).numpy(), dataset_labels(ds)
+def predict(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64, *,
+            shifts: Sequence[float] = (), tile_grid: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (N x C, softmax) and true labels of ``ds``, in eval mode.
+
+    ``shifts`` (fractions of the width, e.g. ``(-0.05, 0.05)``; ``eval.tta_shifts``) adds test-time
+    views: each page is also scored shifted in time by each of them (inside every tile of a
+    ``tile_grid`` mosaic, as the training shifts act) and the probabilities of the unshifted page and
+    of its shifted views are averaged. Why averaged probabilities: a network trained on shifted
+    panels sees each test page at a few of the positions it learned, so one unlucky alignment of
+    the beats with its filters weighs less.
+    """
+    from simcardionet_lite.batch_augment import shift_pages
+
+    images = _eval_images(ds)
+    probs = infer(model, images, device=device, batch_size=batch_size).softmax(dim=1)
+    for s in shifts:
+        if s == 0.0:
+            raise ValueError("eval.tta_shifts holds 0: the unshifted page is always scored; list only the shifts")
+        probs += infer(model, images, device=device, batch_size=batch_size,
+                       transform=lambda x, s=s: shift_pages(x, s, tile_grid)).softmax(dim=1)
+    return (probs / (1 + len(shifts))).numpy(), dataset_labels(ds)
+
+
+def predict_cfg(cfg: Any, model: torch.nn.Module, ds: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`predict` with the test-time views ``cfg`` asks for (``eval.tta_shifts``, inside the
+    lead-panel tiles when ``data.panels``): the one way every recipe and ``evaluate`` scores a model."""
+    from simcardionet_lite.augment import mosaic_grid
+
+    return predict(model, ds, shifts=tuple(getattr(cfg.eval, "tta_shifts", ())), tile_grid=mosaic_grid(cfg.data))
 
 
 def extract_features(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64) -> np.ndarray:

@@ -31,7 +31,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_root: str | Path | None, *,
     from simcardionet_lite.checkpoint import load_checkpoint
     from simcardionet_lite.data.factory import build_dataset, dataset_record
     from simcardionet_lite.errors import DataError
-    from simcardionet_lite.evaluate import predict
+    from simcardionet_lite.evaluate import predict_cfg
     from simcardionet_lite.experiments.engine import score
 
     ck = load_checkpoint(checkpoint)
@@ -43,7 +43,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_root: str | Path | None, *,
     if tuple(ds.classes) != tuple(ck.classes):
         raise DataError(f"the dataset's classes {list(ds.classes)} are not the model's {list(ck.classes)}",
                         path=root, fix="score the model on data with its label set (data.label_set of its config)")
-    probs, labels = predict(ck.model, ds)
+    probs, labels = predict_cfg(cfg, ck.model, ds)
     if n_boot is not None:
         cfg = replace(cfg, eval=replace(cfg.eval, n_bootstrap=n_boot))
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()

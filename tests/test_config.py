@@ -9,7 +9,7 @@ from dataclasses import fields, is_dataclass
 import pytest
 
 from simcardionet_lite import config
-from simcardionet_lite.config import Config, load_preset
+from simcardionet_lite.config import PRESETS, Config, load_preset, with_overrides
 from simcardionet_lite.provenance import field_provenance, provenance_table
 
 
@@ -150,3 +150,13 @@ def test_cpu_preset_takes_round_6_time_shifts_and_the_resnet18_arm_does_not() ->
         ref = arm_config(cpu, arm)
         assert ref.aug_finetune.translate_frac == 0.0 and not ref.data.panels
         assert ref.aug_finetune.color_jitter == cpu.aug_finetune.color_jitter  # only the shift differs
+
+
+def test_test_time_shifts_are_off_by_default_and_must_be_nonzero_fractions() -> None:
+    for name in PRESETS:
+        assert load_preset(name).eval.tta_shifts == ()  # no preset scores with test-time views until tuning says so
+    cfg = with_overrides(load_preset("cpu"), {"eval.tta_shifts": [-0.05, 0.05]})
+    assert cfg.eval.tta_shifts == (-0.05, 0.05) and Config.from_dict(cfg.to_dict()).eval.tta_shifts == (-0.05, 0.05)
+    for bad in ([0.0], [0.5], [-0.7, 0.1]):
+        with pytest.raises(ValueError, match="tta_shifts"):
+            with_overrides(load_preset("cpu"), {"eval.tta_shifts": bad})

@@ -102,6 +102,68 @@ def test_predict_and_features_on_a_subset() -> None:
     assert extract_features(m, sub).shape == (3, 16)
 
 
+
+class _InkColumn(torch.nn.Module):
+    """Logits from where the ink is: class 0 scores ink in the left half of each image, class 1 in the right half."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ink = (1.0 - x).mean(dim=(1, 2))  # N x W
+        half = ink.shape[1] // 2
+        return 10.0 * torch.stack([ink[:, :half].sum(1), ink[:, half:].sum(1)], dim=1) + 0 * self.w
+
+
+class _Pages(torch.utils.data.Dataset):
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x, self.labels = x, np.zeros(len(x), dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        return self.x[i], 0
+
+
+def test_test_time_shifts_average_the_probabilities_of_the_page_and_its_shifted_views() -> None:
+    from simcardionet_lite.batch_augment import shift_pages
+
+    x = torch.ones(2, 3, 4, 16)
+    x[0, :, :, 7] = 0.0  # ink just left of the middle: a shift right by 2 px moves it across
+    x[1, :, :, 2] = 0.0
+    ds, m = _Pages(x), _InkColumn()
+    plain, _ = predict(m, ds)
+    probs, labels = predict(m, ds, shifts=(0.125,))
+    right = m(shift_pages(x, 0.125)).softmax(1).detach().numpy()
+    assert np.allclose(probs, (plain + right) / 2, atol=1e-6) and labels.tolist() == [0, 0]
+    assert plain[0, 0] > 0.99 and right[0, 1] > 0.99 and np.allclose(probs[0], [0.5, 0.5], atol=0.01)
+    assert np.allclose(probs[1], plain[1], atol=1e-6)  # column 2 moves to 4: still left
+    # inside tiles (1 x 2 mosaic of 8-pixel tiles) the ink never crosses into the next tile: shifted right it leaves
+    # its tile (both halves blank: 0.5 each), shifted left it stays left, so class 1 never wins
+    tiled, _ = predict(m, ds, shifts=(0.125, -0.125), tile_grid=(1, 2))
+    assert np.allclose(tiled[0, 0], (2 * plain[0, 0] + 0.5) / 3, atol=1e-5)
+    with pytest.raises(ValueError, match="always scored"):
+        predict(m, ds, shifts=(0.0,))
+
+
+def test_shift_pages_moves_ink_by_the_fraction_with_white_fill_and_keeps_it_inside_each_tile() -> None:
+    from simcardionet_lite.batch_augment import shift_pages
+
+    x = torch.ones(1, 3, 2, 16)
+    x[..., 3] = 0.0
+    x[..., 15] = 0.0
+    assert shift_pages(x, 0.0) is x
+    y = shift_pages(x, 0.125)[0, 0, 0]  # 2 px right: column 3 to 5; column 15 leaves the page, paper enters at 0-1
+    assert y.tolist() == [1.0] * 5 + [0.0] + [1.0] * 10
+    y = shift_pages(x, 0.125, (1, 2))[0, 0, 0]  # 1 px right inside each 8-px tile: 3 to 4; 15 leaves its tile
+    assert y.tolist() == [1.0] * 4 + [0.0] + [1.0] * 11
+    y = shift_pages(x, -0.125)[0, 0, 0]
+    assert y.tolist() == [1.0, 0.0] + [1.0] * 11 + [0.0] + [1.0] * 2
+    with pytest.raises(ValueError, match="fraction of the width"):
+        shift_pages(x, 0.5)
+
 def test_cluster_bootstrap_resamples_whole_clusters_and_widens_intervals() -> None:
     from simcardionet_lite.evaluate import cluster_resample
 

@@ -468,6 +468,39 @@ def test_findings_state_numbers_and_verdicts_from_committed_results() -> None:
     assert "*the paper's Dataset I F1 (0.972) is reached under file-level folds*: **holds**" in text  # 0.972 in [0.91, 1.01] ...
 
 
+
+def test_across_runs_reading_pairs_two_runs_arms_only_when_their_method_folds_agree() -> None:
+    from simcardionet_lite.evaluate import summarize
+
+    def m(v):
+        return {"macro_f1": v, "accuracy": v, "ci": {"macro_f1": [v - 0.05, v + 0.05]}}
+
+    def part(vals, label="x", n_test=(300, 310, 318)):
+        folds = [{"seed": s, "fold": k, "n_test": n_test[k], "metrics": m(v + 0.01 * k)} for s, v in enumerate(vals)
+                 for k in range(3)]
+        return {"label": label, "folds": folds, "per_seed": [{"seed": s, "metrics": m(v)} for s, v in enumerate(vals)],
+                "seed_summary": summarize([m(v) for v in vals])}
+
+    def run(method, arm, vals, n_test=(300, 310, 318)):
+        return {"metrics": {"grouped": {**part(method, n_test=n_test), "arms": {arm: part(vals, f"{arm} label")}}}}
+
+    committed = {"r8": run([0.88, 0.87, 0.88], "resnet18", [0.85, 0.83, 0.86]),
+                 "masked": run([0.88, 0.87, 0.88], "resnet18_masked", [0.80, 0.84, 0.82])}
+    text = ex.across_runs_reading(committed, ("r8", "resnet18"), ("masked", "resnet18_masked"))
+    assert "same folds and the method scored the same on all 9 of them, to the last digit" in text
+    assert "`resnet18`: **0.847 ± 0.015**" in text and "`resnet18_masked`: **0.820 ± 0.020**" in text
+    assert "+0.050, -0.010, +0.040" in text and "**inconclusive**" in text  # above in 2 of 3 seeds
+    # the same folds drawn, but the method computed otherwise (another machine): the noise is named
+    committed["masked"] = run([0.90, 0.87, 0.88], "resnet18_masked", [0.80, 0.82, 0.82])
+    text = ex.across_runs_reading(committed, ("r8", "resnet18"), ("masked", "resnet18_masked"))
+    assert "differ by up to 0.020 between them" in text and "**holds**" in text
+    # other folds: said so
+    committed["masked"] = run([0.88, 0.87, 0.88], "resnet18_masked", [0.80, 0.82, 0.82], n_test=(301, 309, 318))
+    assert "do not share their folds" in ex.across_runs_reading(committed, ("r8", "resnet18"), ("masked", "resnet18_masked"))
+    # missing run or arm: said, no number invented
+    assert "Not committed yet: `gone`" in ex.across_runs_reading(committed, ("r8", "resnet18"), ("gone", "resnet18"))
+    assert "has no arm" in ex.across_runs_reading(committed, ("r8", "crop"), ("masked", "resnet18_masked"))
+
 def test_cv_protocols_figure_plots_each_seed_of_each_model_per_protocol() -> None:
     import matplotlib
 

@@ -40,8 +40,9 @@ from simcardionet_lite.experiments.report.committed import (committed_cv_table, 
                                                             committed_ptbxl_table)
 from simcardionet_lite.experiments.report.glance import Glance, at_a_glance, claims_at_a_glance
 from simcardionet_lite.experiments.report.format import TABLE_KEYS, ci, fmt, fmt_ci, fmt_ms, fmt_runs, runs_of, value
-from simcardionet_lite.experiments.report.findings import (ablation_findings, dataset1_findings, dataset2_findings,
-                                                         gradcam_findings, label_efficiency_findings, ptbxl_findings)
+from simcardionet_lite.experiments.report.findings import (ablation_findings, across_runs_reading, dataset1_findings,
+                                                         dataset2_findings, gradcam_findings, label_efficiency_findings,
+                                                         ptbxl_findings)
 from simcardionet_lite.experiments.report.paper_vs_ours import paper_vs_ours
 from simcardionet_lite.experiments.report.verdicts import Verdict, baseline_verdicts, comparison_verdict, value_verdict
 from simcardionet_lite.experiments.report.readings import ablation_reading, label_efficiency_reading
@@ -62,8 +63,8 @@ __all__ = [
     "Banner", "banner", "committed_notes", "committed_runs", "corpus_note", "data_kind", "run_description",
     "committed_cv_table", "committed_ood_table", "committed_ptbxl_table",
     "TABLE_KEYS", "ci", "fmt", "fmt_ci", "fmt_ms", "fmt_runs", "runs_of", "value",
-    "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "ablation_findings", "dataset1_findings",
-    "dataset2_findings", "gradcam_findings", "label_efficiency_findings", "ptbxl_findings",
+    "paper_vs_ours", "ablation_reading", "label_efficiency_reading", "ablation_findings", "across_runs_reading",
+    "dataset1_findings", "dataset2_findings", "gradcam_findings", "label_efficiency_findings", "ptbxl_findings",
     "Verdict", "baseline_verdicts", "comparison_verdict", "value_verdict",
     "arms_table", "counts_table", "cv_table", "gradcam_baseline_table", "gradcam_region_table", "label_efficiency_table",
     "metrics_table", "per_class_table", "protocols_table", "seeds_table",

@@ -213,7 +213,7 @@ def fit_and_evaluate(
     only validated on; with ``return_model`` also the model. ``finetune.unique_pages`` fits (and
     validates on) one page per duplicate cluster.
     """
-    from simcardionet_lite.evaluate import predict
+    from simcardionet_lite.evaluate import predict_cfg
     from simcardionet_lite.runtime import seed_everything
     from simcardionet_lite.train.finetune import finetune
 
@@ -234,7 +234,7 @@ def fit_and_evaluate(
     seed_everything(seed)
     t0 = time.perf_counter()
     hist = finetune(model, fit_ds, val_ds, cfg, progress=progress, seed=seed)
-    probs, labels = predict(model, test_ds)
+    probs, labels = predict_cfg(cfg, model, test_ds)
     out: dict[str, Any] = {
         "metrics": score(cfg, labels, probs, test_ds.classes, seed, groups=getattr(test_ds, "groups", None)),
         "probs": np.asarray(probs).tolist(),

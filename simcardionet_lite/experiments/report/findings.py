@@ -74,6 +74,56 @@ def dataset1_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "ma
     return "\n".join(lines)
 
 
+def _arm_part(d: Mapping[str, Any], arm: str | None, protocol: str) -> Mapping[str, Any] | None:
+    """One model's part of a committed CV run: the method (``arm=None``) or an arm of ``experiment.cv_arms``."""
+    res = (d.get("metrics") or {}).get(protocol) or {}
+    return res if arm is None else (res.get("arms") or {}).get(arm)
+
+
+def _fold_scores(part: Mapping[str, Any], key: str) -> dict[tuple[int, int], tuple[int, float]]:
+    return {(int(f["seed"]), int(f["fold"])): (int(f.get("n_test", -1)), float(f["metrics"][key]))
+            for f in part.get("folds", []) if isinstance(f.get("metrics"), Mapping) and key in f["metrics"]}
+
+
+def across_runs_reading(committed: Mapping[str, Mapping[str, Any]], a: tuple[str, str], b: tuple[str, str],
+                        key: str = "macro_f1", protocol: str = "grouped") -> str:
+    """Two arms fitted in two committed runs, compared seed by seed, with the evidence that the comparison is fair.
+
+    ``a`` and ``b`` are ``(tag, arm)``. Each run also fitted the method on its folds, so the method's
+    per-fold scores say whether the two runs drew the same folds (same test-fold sizes) and computed
+    alike (same scores: same code and arithmetic); only then is the difference between the arms theirs
+    alone, and the text says which of the two holds. Why: a run that adds one arm to a committed one
+    saves the time of re-fitting every other model, and the reader needs to see that it is paired.
+    """
+    da, db = committed.get(a[0]), committed.get(b[0])
+    if da is None or db is None:
+        missing = [t for t, d in ((a[0], da), (b[0], db)) if d is None]
+        return f"*Not committed yet: {', '.join(f'`{t}`' for t in missing)}; nothing to compare.*"
+    pa, pb = _arm_part(da, a[1], protocol), _arm_part(db, b[1], protocol)
+    if not pa or not pb:
+        return f"*`{a[0]}` has no arm `{a[1]}` or `{b[0]}` no arm `{b[1]}` under the {protocol} protocol.*"
+    ma, mb = _fold_scores(_arm_part(da, None, protocol) or {}, key), _fold_scores(_arm_part(db, None, protocol) or {}, key)
+    common = sorted(set(ma) & set(mb))
+    same_folds = bool(common) and all(ma[k][0] == mb[k][0] for k in common)
+    moved = max((abs(ma[k][1] - mb[k][1]) for k in common), default=float("nan"))
+    if not same_folds:
+        pairing = ("the two runs do not share their folds (test-fold sizes differ), so the difference below mixes "
+                   "the arms with the draw of the folds")
+    elif moved == 0.0:
+        pairing = (f"both runs drew the same folds and the method scored the same on all {len(common)} of them, to the "
+                   f"last digit, so the two arms saw the same splits and the same arithmetic")
+    else:
+        pairing = (f"both runs drew the same folds, but the method's fold scores differ by up to {moved:.3f} between "
+                   f"them (another machine or code), which is the noise any difference below has to exceed")
+    name_a, name_b = pa.get("label", a[1]), pb.get("label", b[1])
+    v = comparison_verdict(pa, pb, (f"`{a[1]}`", f"`{b[1]}`"), key)
+    return "\n".join([
+        f"**`{a[1]}`** (`{a[0]}`: {name_a}) against **`{b[1]}`** (`{b[0]}`: {name_b}), {protocol} folds: {pairing}.",
+        f"* `{a[1]}`: **{fmt_ms(pa.get('seed_summary'), key)}** over seeds ({_seed_cells(pa, key)})",
+        f"* `{b[1]}`: **{fmt_ms(pb.get('seed_summary'), key)}** over seeds ({_seed_cells(pb, key)})",
+        f"* *`{a[1]}` is better than `{b[1]}`*: {v.markdown()}", ""])
+
+
 def _protocol_gap_lines(fl: Mapping[str, Any], gr: Mapping[str, Any], key: str, paper_value: float | None) -> list[str]:
     """The file-level protocol beside the grouped one, per model both ran: each model's score over seeds
     and the gap (file minus grouped) per seed, which is what copies of test pages in training add; then
@@ -483,5 +533,5 @@ def ablation_findings(committed: Mapping[str, Mapping[str, Any]], key: str = "ma
     return "\n".join(lines) if lines else NO_RUN
 
 
-__all__ = ["ABLATION_CLAIMS", "NO_RUN", "LABELS_RULE", "ablation_findings", "dataset1_findings", "dataset2_findings",
-           "gradcam_findings", "label_efficiency_findings", "label_efficiency_verdicts", "learning_curve_reading", "ptbxl_findings"]
+__all__ = ["ABLATION_CLAIMS", "NO_RUN", "LABELS_RULE", "ablation_findings", "across_runs_reading", "dataset1_findings",
+           "dataset2_findings", "gradcam_findings", "label_efficiency_findings", "label_efficiency_verdicts", "learning_curve_reading", "ptbxl_findings"]
