@@ -38,9 +38,10 @@ class Arm:
 #: the standard CNN a user would pick instead: whole pages, random init, trained like the scratch arm;
 #: 128 x 176 (the page's aspect) keeps it within the CPU budget (about 30 ms per page and step on 2 cores). No time
 #: shifts: the ``cpu`` preset's shift was tuned for the lead-panel network and acts inside each panel; on a whole
-#: page it would be another augmentation, untried for this network, so the arm keeps the recipe it was committed with
+#: page it would be another augmentation, untried for this network, so the arm keeps the recipe it was committed with;
+#: likewise no test-time views (``eval.tta_shifts``, tuned for the network trained on shifted panels)
 _RESNET18 = {"model.arch": "resnet18", "data.panels": False, "data.image_size": (128, 176), "finetune.init": "random",
-             "finetune.unfreeze_schedule": _ALL_AT_ONCE, "finetune.lr_decay": 1.0, "aug_finetune.translate_frac": 0.0}
+             "finetune.unfreeze_schedule": _ALL_AT_ONCE, "finetune.lr_decay": 1.0, "aug_finetune.translate_frac": 0.0, "eval.tta_shifts": ()}
 
 ARMS: dict[str, Arm] = {
     "full": Arm("full method (pretraining, attention, hybrid loss, progressive unfreezing)"),
