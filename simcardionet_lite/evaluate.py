@@ -115,27 +115,36 @@ def infer(model: torch.nn.Module, images: torch.Tensor, *, output: str = "logits
     return torch.cat(outs) if outs else torch.zeros(0)
 
 
-def predict(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64, *,
-            shifts: Sequence[float] = (), tile_grid: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities (N x C, softmax) and true labels of ``ds``, in eval mode.
+def view_probs(model: torch.nn.Module, images: torch.Tensor, *, shifts: Sequence[float] = (),
+               tile_grid: tuple[int, int] | None = None, device: str | torch.device | None = None,
+               batch_size: int = 64) -> torch.Tensor:
+    """Softmax probabilities (N x C) of ``images``, averaged over the page and its test-time views.
 
     ``shifts`` (fractions of the width, e.g. ``(-0.05, 0.05)``; ``eval.tta_shifts``) adds test-time
     views: each page is also scored shifted in time by each of them (inside every tile of a
     ``tile_grid`` mosaic, as the training shifts act) and the probabilities of the unshifted page and
     of its shifted views are averaged. Why averaged probabilities: a network trained on shifted
     panels sees each test page at a few of the positions it learned, so one unlucky alignment of
-    the beats with its filters weighs less.
+    the beats with its filters weighs less. Every scoring path (recipes, ``evaluate``, ``predict``)
+    goes through here, so a page gets the same probabilities whichever command scores it.
     """
     from simcardionet_lite.batch_augment import shift_pages
 
-    images = _eval_images(ds)
+    if any(float(s) == 0.0 for s in shifts):
+        raise ValueError("eval.tta_shifts holds 0: the unshifted page is always scored; list only the shifts")
     probs = infer(model, images, device=device, batch_size=batch_size).softmax(dim=1)
     for s in shifts:
-        if s == 0.0:
-            raise ValueError("eval.tta_shifts holds 0: the unshifted page is always scored; list only the shifts")
         probs += infer(model, images, device=device, batch_size=batch_size,
-                       transform=lambda x, s=s: shift_pages(x, s, tile_grid)).softmax(dim=1)
-    return (probs / (1 + len(shifts))).numpy(), dataset_labels(ds)
+                       transform=lambda x, s=s: shift_pages(x, float(s), tile_grid)).softmax(dim=1)
+    return probs / (1 + len(shifts))
+
+
+def predict(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64, *,
+            shifts: Sequence[float] = (), tile_grid: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (N x C, softmax; averaged over test-time views with ``shifts``, see
+    :func:`view_probs`) and true labels of ``ds``, in eval mode."""
+    probs = view_probs(model, _eval_images(ds), shifts=shifts, tile_grid=tile_grid, device=device, batch_size=batch_size)
+    return probs.numpy(), dataset_labels(ds)
 
 
 def predict_cfg(cfg: Any, model: torch.nn.Module, ds: Any) -> tuple[np.ndarray, np.ndarray]:

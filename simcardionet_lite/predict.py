@@ -83,14 +83,21 @@ def predict_page(
     preprocessing: Mapping[str, Any] | Config,
     classes: Sequence[str],
     cam: bool = False,
+    *,
+    shifts: Sequence[float] = (),
+    tile_grid: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Class probabilities for one page, and optionally the Grad-CAM of the top class.
 
-    ``preprocessing``: the checkpoint's (or a :class:`Config`), see :func:`preprocess`.
+    ``preprocessing``: the checkpoint's (or a :class:`Config`), see :func:`preprocess`. ``shifts`` and
+    ``tile_grid``: the test-time views the model is scored with (its config's ``eval.tta_shifts``,
+    :func:`~simcardionet_lite.evaluate.view_probs`), so the page gets the probabilities ``evaluate``
+    would give it; the CAM is of the page itself.
     """
+    from simcardionet_lite.evaluate import view_probs
+
     x = preprocess(page, preprocessing)
-    with torch.no_grad():
-        prob = model(x).softmax(dim=1)[0].numpy()
+    prob = view_probs(model, x, shifts=shifts, tile_grid=tile_grid)[0].numpy()
     top = int(prob.argmax())
     out: dict[str, Any] = {
         "top_class": classes[top],
@@ -151,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = load_checkpoint(args.checkpoint, expect=expect)
         page = read_page(args.image)
         _warn_if_other_page_preparation(ckpt.preprocessing, args.checkpoint)
-        res = predict_page(page, ckpt.model, ckpt.preprocessing, ckpt.classes, cam=bool(args.cam))
+        from simcardionet_lite.augment import mosaic_grid
+
+        shifts = tuple(ckpt.config.eval.tta_shifts)
+        res = predict_page(page, ckpt.model, ckpt.preprocessing, ckpt.classes, cam=bool(args.cam), shifts=shifts,
+                           tile_grid=mosaic_grid(ckpt.config.data))
+        res["test_time_shifts"] = list(shifts)
         if args.cam:
             res["cam_path"] = str(write_overlay(page, res["cam"], args.cam))
     except DataError as err:
@@ -167,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"{report['top_class']}  (p = {report['top_probability']:.3f})\n")
         for c, p in sorted(report["probabilities"].items(), key=lambda kv: -kv[1]):
             sys.stdout.write(f"  {c:<6} {p:.3f}\n")
+        if report["test_time_shifts"]:
+            sys.stdout.write(f"  (averaged over the page and its {len(report['test_time_shifts'])} shifted views: "
+                             "the checkpoint's eval.tta_shifts)\n")
         if "cam_path" in report:
             sys.stdout.write(f"Grad-CAM overlay: {report['cam_path']}\n")
     return 0

@@ -96,3 +96,11 @@ def test_run_description_names_fine_tuning_time_shifts() -> None:
     assert "fine-tuned with time shifts of up to 10 % inside each lead panel" in ex.run_description(d)
     d["config"]["data"]["panels"] = False
     assert ex.run_description(d).count("time shifts of up to 10 %,") == 1 and "inside each" not in ex.run_description(d)
+
+
+def test_run_description_names_test_time_views() -> None:
+    d = {"config": {"data": {"image_size": [192, 384], "panels": True}, "eval": {"seeds": [0]}}}
+    assert "test page scored" not in ex.run_description(d)  # older files recorded no views
+    d["config"]["eval"]["tta_shifts"] = [-0.1, -0.05, 0.05, 0.1]
+    assert ("each test page scored with its panels also shifted by -10 %, -5 %, +5 %, +10 % (probabilities averaged)"
+            in ex.run_description(d))

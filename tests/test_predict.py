@@ -71,6 +71,28 @@ def test_predict_text_output(bundle: dict[str, Path], capsys: pytest.CaptureFixt
     assert len(lines) == 1 + len(DATASET1_CLASSES) and "p =" in lines[0]
 
 
+
+def test_predict_scores_the_page_with_the_checkpoints_test_time_views_as_evaluate_does(
+        bundle: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    from simcardionet_lite.batch_augment import shift_pages
+    from simcardionet_lite.model.backbone import SimCardioNet
+
+    cfg = load_preset("smoke", **{"data.image_size": SIZE, "eval.tta_shifts": [-0.1, 0.1]})
+    torch.manual_seed(0)
+    path = save_checkpoint(bundle["dir"] / "views.pt", SimCardioNet(cfg.model, len(DATASET1_CLASSES)), cfg,
+                           DATASET1_CLASSES)
+    assert main([str(bundle["img"]), "--checkpoint", str(path), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["test_time_shifts"] == [-0.1, 0.1]
+    ckpt = load_checkpoint(path)
+    x = predict_page(read_page(bundle["img"]), ckpt.model, ckpt.preprocessing, ckpt.classes)["input"].unsqueeze(0)
+    with torch.no_grad():
+        want = sum(ckpt.model(v).softmax(1)[0] for v in (x, shift_pages(x, -0.1), shift_pages(x, 0.1))) / 3
+    got = torch.tensor([res["probabilities"][c] for c in DATASET1_CLASSES])
+    assert torch.allclose(got, want, atol=1e-5)
+    assert main([str(bundle["img"]), "--checkpoint", str(path)]) == 0
+    assert "averaged over the page and its 2 shifted views" in capsys.readouterr().out
+
 @pytest.mark.parametrize(
     "case, message",
     [

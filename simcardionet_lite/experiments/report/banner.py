@@ -136,6 +136,10 @@ def run_description(d: Mapping[str, Any]) -> str:
     shift = (cfg.get("aug_finetune") or {}).get("translate_frac") or 0
     if shift:
         what += f", fine-tuned with time shifts of up to {100 * shift:g} %" + (" inside each lead panel" if data.get("panels") else "")
+    views = (cfg.get("eval") or {}).get("tta_shifts") or ()
+    if views:  # test-time views: a reader comparing two runs must see that one averaged shifted copies of each test page
+        what += (", each test page scored with its " + ("panels" if data.get("panels") else "page") + " also shifted by "
+                 + ", ".join(f"{100 * float(v):+g} %" for v in views) + " (probabilities averaged)")
     if fine.get("init") == "random":
         training = f"no pretraining (trained from scratch), {fine.get('epochs')} epochs"
     else:
