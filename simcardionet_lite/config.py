@@ -350,7 +350,7 @@ def _cpu() -> Config:
     5 and 10 % either way and the probabilities are averaged (``eval.tta_shifts``).
 
     Chapter 5 runs the duplicate-aware folds with the pixel baseline and the ResNet-18 beside the
-    method, 1 h 47 min on 2 cores (``dataset1-panels-cpu-r8``, before the test-time views); the file-level protocol adds about 45 min
+    method, 1 h 50 min on 2 cores (``dataset1-panels-cpu-r10``); the file-level protocol adds about 45 min
     (``--set 'experiment.protocols=["file","grouped"]'``), which would take the run past the
     two hours a CPU configuration is given.
     """
