@@ -147,12 +147,20 @@ def predict(model: torch.nn.Module, ds: Any, device: str | torch.device | None =
     return probs.numpy(), dataset_labels(ds)
 
 
-def predict_cfg(cfg: Any, model: torch.nn.Module, ds: Any) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`predict` with the test-time views ``cfg`` asks for (``eval.tta_shifts``, inside the
-    lead-panel tiles when ``data.panels``): the one way every recipe and ``evaluate`` scores a model."""
+def views_of(cfg: Any) -> dict[str, Any]:
+    """The test-time views ``cfg`` asks for, as keyword arguments of :func:`predict`,
+    :func:`view_probs` and :func:`~simcardionet_lite.predict.predict_page`: ``shifts`` from
+    ``eval.tta_shifts``, applied inside the lead-panel tiles (``tile_grid``) when ``data.panels``.
+    One reading of the config, so recipes, ``evaluate`` and ``predict`` score a page the same way."""
     from simcardionet_lite.augment import mosaic_grid
 
-    return predict(model, ds, shifts=tuple(getattr(cfg.eval, "tta_shifts", ())), tile_grid=mosaic_grid(cfg.data))
+    return {"shifts": tuple(cfg.eval.tta_shifts), "tile_grid": mosaic_grid(cfg.data)}
+
+
+def predict_cfg(cfg: Any, model: torch.nn.Module, ds: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`predict` with the test-time views ``cfg`` asks for (:func:`views_of`): the one way
+    every recipe and ``evaluate`` scores a model."""
+    return predict(model, ds, **views_of(cfg))
 
 
 def extract_features(model: torch.nn.Module, ds: Any, device: str | torch.device | None = None, batch_size: int = 64) -> np.ndarray:

@@ -158,12 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = load_checkpoint(args.checkpoint, expect=expect)
         page = read_page(args.image)
         _warn_if_other_page_preparation(ckpt.preprocessing, args.checkpoint)
-        from simcardionet_lite.augment import mosaic_grid
+        from simcardionet_lite.evaluate import views_of
 
-        shifts = tuple(ckpt.config.eval.tta_shifts)
-        res = predict_page(page, ckpt.model, ckpt.preprocessing, ckpt.classes, cam=bool(args.cam), shifts=shifts,
-                           tile_grid=mosaic_grid(ckpt.config.data))
-        res["test_time_shifts"] = list(shifts)
+        views = views_of(ckpt.config)
+        res = predict_page(page, ckpt.model, ckpt.preprocessing, ckpt.classes, cam=bool(args.cam), **views)
+        res["test_time_shifts"] = list(views["shifts"])
         if args.cam:
             res["cam_path"] = str(write_overlay(page, res["cam"], args.cam))
     except DataError as err:

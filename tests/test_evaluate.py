@@ -185,3 +185,14 @@ def test_cluster_bootstrap_resamples_whole_clusters_and_widens_intervals() -> No
     assert page["ci_unit"] == "page" and clus["ci_unit"] == "cluster (10 clusters)"
     with pytest.raises(ValueError, match="groups"):
         bootstrap_ci(y, p, lambda a, b: 0.0, n_boot=2, groups=groups[:5])
+
+
+def test_views_of_reads_the_shifts_and_the_panel_grid_from_the_config() -> None:
+    from simcardionet_lite.config import load_preset, with_overrides
+    from simcardionet_lite.ecg.render import MOSAIC_GRID
+    from simcardionet_lite.evaluate import views_of
+
+    cpu = load_preset("cpu")
+    assert views_of(cpu) == {"shifts": (-0.1, -0.05, 0.05, 0.1), "tile_grid": MOSAIC_GRID}
+    whole = with_overrides(cpu, {"data.panels": False, "eval.tta_shifts": []})
+    assert views_of(whole) == {"shifts": (), "tile_grid": None}
