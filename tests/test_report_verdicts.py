@@ -94,6 +94,27 @@ def test_gradcam_verdicts_by_their_rules() -> None:
     assert old["traces"].verdict == "inconclusive" and "no panel areas recorded" in old["traces"].evidence
 
 
+def mosaic_study() -> dict:
+    """A study of the lead-panel mosaic: the input has no region outside the panels (its share is 0)."""
+    s = study(0.0)
+    s["panel_area"] = {"I": 0.75, "II_rhythm": 0.25, "outside": 0.0}
+    s["lead_mass_by_class"] = {"A": {"I": 0.5, "II_rhythm": 0.5, "outside": 0.0},
+                               "B": {"I": 0.9, "II_rhythm": 0.1, "outside": 0.0}}
+    return s
+
+
+def test_gradcam_on_the_lead_panel_mosaic_says_the_print_is_not_in_the_input() -> None:
+    mosaic = mosaic_study()
+    assert vd.print_cut_away(mosaic) and not vd.print_cut_away(study(0.5)) and not vd.print_cut_away(study(0.5, area=False))
+    assert vd.outside_ratios(mosaic) is None
+    v = vd.gradcam_verdicts([mosaic, {**mosaic_study(), "seed": 1}])
+    assert v["faithful"].verdict == "holds" and v["traces"].verdict == "inconclusive"
+    assert "no print in it" in v["traces"].evidence and "no panel areas recorded" not in v["traces"].evidence
+    text = ex.gradcam_findings({"dataset1-mosaic": record("dataset1", {"runs": [{**mosaic, "seed": 0}]}, seeds=[0])})
+    assert "predates the recording" not in text and "the model's input is the lead-panel mosaic" in text
+    assert "on the rhythm strip A 2.00, B 0.40" in text and "favour most: A II_rhythm, B I" in text
+
+
 def test_record_caveats_and_data_kind() -> None:
     good = record("dataset1", {})
     assert refusal(good) is None and run_caveats(good) == [] and data_kind(good) == "real"

@@ -17,7 +17,7 @@ from simcardionet_lite.experiments.report.format import fmt, fmt_ci, fmt_ms, run
 from simcardionet_lite.experiments.report.readings import per_seed
 from simcardionet_lite.experiments.report.tables import MAP_NAMES, cv_models
 from simcardionet_lite.experiments.report.verdicts import (Verdict, baseline_verdicts, comparison_verdict,
-                                                          gradcam_verdicts, ood_verdict, outside_ratios,
+                                                          gradcam_verdicts, ood_verdict, outside_ratios, print_cut_away,
                                                           rules_markdown, standin_verdict, value_verdict)
 
 NO_RUN = "*No committed real-data run of this chapter yet: the numbers below are the smoke demo's only.*"
@@ -358,15 +358,18 @@ def _baselines_line(s: Mapping[str, Any]) -> str:
 def _mass_line(s: Mapping[str, Any]) -> str:
     """Where one study's CAM mass falls, per class, against each region's share of the page."""
     ratios = outside_ratios(s)
-    if ratios is None:
+    mosaic = print_cut_away(s)
+    if ratios is None and not mosaic:
         return ("* **Where the mass goes:** this file predates the recording of each region's share of the page, so "
                 "mass cannot be set against area.")
     area, by_class = s["panel_area"], s["lead_mass_by_class"]
     rhythm = {c: m.get("II_rhythm", 0.0) / area["II_rhythm"] for c, m in by_class.items() if area.get("II_rhythm")}
     top = {c: max((k for k in m if area.get(k)), key=lambda k: m[k] / area[k]) for c, m in by_class.items()}
-    return ("* **Where the mass goes** (a class's CAM mass on a region over the region's share of the page; 1 = a "
-            "uniform map): outside the lead panels (header, footer, margins) " + ", ".join(f"{c} {r:.2f}" for c, r in
-                                                                                      ratios.items())
+    where = ("the model's input is the lead-panel mosaic, so the header, footer and margins are not in it and the "
+             "maps cannot rest on the print there" if mosaic else
+             "outside the lead panels (header, footer, margins) " + ", ".join(f"{c} {r:.2f}" for c, r in ratios.items()))
+    return (f"* **Where the mass goes** (a class's CAM mass on a region over the region's share of the "
+            f"{'input' if mosaic else 'page'}; 1 = a uniform map): " + where
             + ("; on the rhythm strip " + ", ".join(f"{c} {r:.2f}" for c, r in rhythm.items()) if rhythm else "")
             + "; the region each class's maps favour most: " + ", ".join(f"{c} {k}" for c, k in top.items()) + ".")
 

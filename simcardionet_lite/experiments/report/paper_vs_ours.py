@@ -22,7 +22,7 @@ from simcardionet_lite.experiments.report.banner import committed_runs, data_kin
 from simcardionet_lite.experiments.report.format import ci, fmt, fmt_ci, fmt_ms, runs_of, value
 from simcardionet_lite.experiments.report.readings import paired_gap, per_seed
 from simcardionet_lite.experiments.report.verdicts import (COMPARISON_RULE, Verdict, comparison_verdict, deletion_gap,
-                                                          gradcam_verdicts, no_run_verdict, outside_ratios,
+                                                          gradcam_verdicts, no_run_verdict, outside_ratios, print_cut_away,
                                                           scored_units, standin_verdict, unstated_verdict,
                                                           value_verdict)
 
@@ -408,6 +408,8 @@ def _gradcam_row(claim: str, letter: str, studies: Sequence[Mapping[str, Any]], 
         if ratios:
             cell += "; mass outside the lead panels over its page share: " + ", ".join(
                 f"{c} {r:.2f}" for c, r in ratios.items())
+        elif print_cut_away(s):
+            cell += "; input: the lead-panel mosaic, no print in it"
         cells.append(cell)
     return ClaimRow("not a number", claim, None, letter, " / ".join(cells), v["claim"],
                     f"faithful: {v['faithful'].verdict}; favours the traces: {v['traces'].verdict}", chapter=chapter)

@@ -47,7 +47,9 @@ FAITHFUL_RULE = ("holds if, in every seed, the 95 % bootstrap interval (pages re
                  "inconclusive otherwise, or when the model is near chance on the mapped pages")
 TRACES_RULE = ("holds if, in every seed, every class's maps put less of their mass outside the lead panels (header, "
                "footer, margins) than that region's share of the page (ratio below 1); does not hold if, in every "
-               "seed, some class's ratio is above 1; inconclusive otherwise, or when the model is near chance")
+               "seed, some class's ratio is above 1; inconclusive otherwise, when the model is near chance, or when "
+               "the input holds no print (the lead-panel mosaic cuts the header, footer and margins away: the "
+               "question is then settled by construction, not by the maps)")
 BASELINE_RULE = ("for each baseline map: holds if, in every seed, the CAM's mean deletion AUC is below the baseline's "
                  "and its mean ROAD score above the baseline's (both measures put the CAM ahead; the target is the "
                  "class named); does not hold if, in every seed, neither measure puts the CAM ahead; inconclusive "
@@ -191,6 +193,14 @@ def near_chance(study: Mapping[str, Any]) -> bool:
             or study.get("probability_spread", 0.0) < 0.05)
 
 
+def print_cut_away(study: Mapping[str, Any]) -> bool:
+    """Whether the model's input held no region outside the lead panels: a study of the lead-panel mosaic
+    (``data.panels``) records the outside's share of the input as 0, since the header, footer and margins are
+    cut away before the model sees the page; a study written before the areas were recorded is not one."""
+    area = study.get("panel_area") or {}
+    return bool(area) and "outside" in area and not area["outside"]
+
+
 def outside_ratios(study: Mapping[str, Any]) -> dict[str, float] | None:
     """Per class, the CAM mass outside every lead panel over that region's share of the page (None
     for a study written before ``panel_area`` was recorded)."""
@@ -223,8 +233,10 @@ def gradcam_verdicts(studies: Sequence[Mapping[str, Any]]) -> dict[str, Verdict]
     ratios = {name: outside_ratios(s) for name, s in seeds}
     ev_f = "; ".join(f"{n}: gap {g[0]:+.3f}" + (f" [{g[1][0]:+.3f}, {g[1][1]:+.3f}]" if g[1] else "")
                      if g else f"{n}: no per-page deletion AUCs" for n, g in gaps.items())
-    ev_t = "; ".join(f"{n}: " + (", ".join(f"{c} {r:.2f}" for c, r in rs.items()) if rs else "no panel areas recorded")
-                     for n, rs in ratios.items())
+    ev_t = "; ".join(f"{n}: " + (", ".join(f"{c} {r:.2f}" for c, r in rs.items()) if rs
+                                 else "not testable, the input is the lead-panel mosaic (no print in it)"
+                                 if print_cut_away(s) else "no panel areas recorded")
+                     for (n, rs), (_, s) in zip(ratios.items(), seeds))
     if weak:
         ev_f += f" (model near chance in {', '.join(weak)})"
         ev_t += f" (model near chance in {', '.join(weak)})"
@@ -304,4 +316,4 @@ def baseline_verdicts(studies: Sequence[Mapping[str, Any]], target: str = "predi
 __all__ = ["BASELINE_RULE", "COMPARISON_RULE", "FAITHFUL_RULE", "GRADCAM_RULE", "NO_RUN_RULE", "OOD_RULE", "STANDIN_RULE",
            "TRACES_RULE", "UNSTATED_RULE", "VALUE_RULE", "Verdict", "baseline_comparison", "baseline_verdicts",
            "comparison_verdict", "deletion_gap", "gradcam_verdicts", "near_chance", "no_run_verdict", "ood_verdict",
-           "outside_ratios", "rules_markdown", "scored_units", "standin_verdict", "unstated_verdict", "value_verdict"]
+           "outside_ratios", "print_cut_away", "rules_markdown", "scored_units", "standin_verdict", "unstated_verdict", "value_verdict"]
