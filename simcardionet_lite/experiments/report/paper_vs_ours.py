@@ -408,9 +408,9 @@ def _gradcam_row(claim: str, letter: str, studies: Sequence[Mapping[str, Any]], 
         if ratios:
             cell += "; mass outside the lead panels over its page share: " + ", ".join(
                 f"{c} {r:.2f}" for c, r in ratios.items())
-        elif print_cut_away(s):
-            cell += "; input: the lead-panel mosaic, no print in it"
         cells.append(cell)
+    if studies and all(print_cut_away(s) for s in studies):
+        cells[-1] += "; the input is the lead-panel mosaic, no print in it"
     return ClaimRow("not a number", claim, None, letter, " / ".join(cells), v["claim"],
                     f"faithful: {v['faithful'].verdict}; favours the traces: {v['traces'].verdict}", chapter=chapter)
 
