@@ -198,7 +198,7 @@ def print_cut_away(study: Mapping[str, Any]) -> bool:
     (``data.panels``) records the outside's share of the input as 0, since the header, footer and margins are
     cut away before the model sees the page; a study written before the areas were recorded is not one."""
     area = study.get("panel_area") or {}
-    return bool(area) and "outside" in area and not area["outside"]
+    return "outside" in area and not area["outside"]
 
 
 def outside_ratios(study: Mapping[str, Any]) -> dict[str, float] | None:
@@ -233,10 +233,10 @@ def gradcam_verdicts(studies: Sequence[Mapping[str, Any]]) -> dict[str, Verdict]
     ratios = {name: outside_ratios(s) for name, s in seeds}
     ev_f = "; ".join(f"{n}: gap {g[0]:+.3f}" + (f" [{g[1][0]:+.3f}, {g[1][1]:+.3f}]" if g[1] else "")
                      if g else f"{n}: no per-page deletion AUCs" for n, g in gaps.items())
-    ev_t = "; ".join(f"{n}: " + (", ".join(f"{c} {r:.2f}" for c, r in rs.items()) if rs
+    ev_t = "; ".join(f"{n}: " + (", ".join(f"{c} {r:.2f}" for c, r in ratios[n].items()) if ratios[n]
                                  else "not testable, the input is the lead-panel mosaic (no print in it)"
                                  if print_cut_away(s) else "no panel areas recorded")
-                     for (n, rs), (_, s) in zip(ratios.items(), seeds))
+                     for n, s in seeds)
     if weak:
         ev_f += f" (model near chance in {', '.join(weak)})"
         ev_t += f" (model near chance in {', '.join(weak)})"
