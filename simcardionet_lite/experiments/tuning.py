@@ -42,6 +42,11 @@ def inner_splits(dataset: Any, cfg: Config, *, seed: int, protocol: str = "group
         if folds is not None and k not in folds:
             continue
         itr, iva = train_val_split(labels[tr], groups[tr], val_fraction, seed + 1000)
+        if len(iva) == 0:  # too few clusters per class to set a quarter aside: a score of nothing would read as 0
+            per_class = {int(c): int(np.unique(groups[tr][labels[tr] == c]).size) for c in np.unique(labels[tr])}
+            raise ValueError(f"outer fold {k}: the inner validation part is empty (duplicate clusters per class in its "
+                             f"training part: {per_class}; val_fraction={val_fraction} rounds to none); tune on more "
+                             "pages or raise val_fraction")
         val = tr[iva][first_per_group(groups[tr][iva])]
         out.append((k, tr[itr], val))
     return out
@@ -54,19 +59,30 @@ def inner_validation(cfg: Config, dataset: Any, *, seed: int = 0, protocol: str 
     for k, itr, iva in inner_splits(dataset, cfg, seed=seed, protocol=protocol, val_fraction=val_fraction, folds=folds):
         t0 = time.perf_counter()
         res = fit_and_evaluate(cfg, subset(dataset, itr), subset(dataset, iva), seed=seed)
-        runs.append({"outer_fold": k, "n_fit": res["n_fit"], "n_inner_val": int(len(iva)),
-                     "macro_f1": res["metrics"]["macro_f1"], "accuracy": res["metrics"]["accuracy"],
-                     "best_epoch": res["finetune_history"]["best_epoch"], "seconds": time.perf_counter() - t0})
+        run = {"outer_fold": k, "n_fit": res["n_fit"], "n_inner_val": int(len(iva)),
+               "macro_f1": res["metrics"]["macro_f1"], "accuracy": res["metrics"]["accuracy"],
+               "best_epoch": res["finetune_history"]["best_epoch"], "seconds": time.perf_counter() - t0}
+        if "pretrain" in res:  # a pretrained arm: whether its encoder came from the cache, and under which key
+            run["pretrain"] = res["pretrain"]
+        runs.append(run)
     f1 = [r["macro_f1"] for r in runs]
     return {"runs": runs, "mean_macro_f1": float(np.mean(f1)), "sd_macro_f1": float(np.std(f1, ddof=1)) if len(f1) > 1 else 0.0,
             "seed": seed, "protocol": protocol, "val_fraction": val_fraction}
 
 
+#: a candidate whose name starts with this is measured but never selected: it answers a question about the
+#: method (e.g. would the pretrained network do better fine-tuned like the scratch one?) without being a setting
+#: of it (it drops something the paper states)
+DIAGNOSTIC = "diagnostic:"
+
+
 def select(scores: dict[str, dict[str, Any]]) -> str:
-    """The candidate with the highest mean inner-validation macro-F1 (the first listed on a tie)."""
-    if not scores:
-        raise ValueError("no candidates to select from")
-    return max(scores, key=lambda name: (scores[name]["mean_macro_f1"], -list(scores).index(name)))
+    """The candidate with the highest mean inner-validation macro-F1 (the first listed on a tie); candidates
+    named ``diagnostic: ...`` (:data:`DIAGNOSTIC`) are never selected."""
+    names = [n for n in scores if not n.startswith(DIAGNOSTIC)]
+    if not names:
+        raise ValueError("no candidates to select from (diagnostics are never selected)")
+    return max(names, key=lambda name: (scores[name]["mean_macro_f1"], -names.index(name)))
 
 
-__all__ = ["inner_splits", "inner_validation", "select"]
+__all__ = ["DIAGNOSTIC", "inner_splits", "inner_validation", "select"]
