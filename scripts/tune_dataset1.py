@@ -126,14 +126,17 @@ ROUNDS: dict[int, dict[str, dict[str, Any]]] = {
     # finetune.lr_decay) are ours, and were never tuned (nor when each group thaws: not tried here, for time).
     # Candidates differing only in fine-tuning share each outer fold's encoder (content-keyed cache; run with --jobs 1 so the first candidate's
     # encoders are there for the rest). The diagnostic fine-tunes the pretrained encoder exactly like the scratch arm
-    # (every layer from epoch 0, one rate): against round 10's 0.890 it isolates what the pretrained weights add as a
-    # starting point; it drops the paper's unfreezing, so it is measured, never selected.
+    # (every layer from epoch 0, one rate), and the second diagnostic is the scratch arm itself (the cpu preset, round
+    # 10's choice) re-run in the same round, so that pair differs in the starting weights only and was measured on one
+    # CPU (kernels differ between CPUs: results/tuning/README.md). Diagnostics are measured, never selected.
     11: {
         "cpu_pretrain preset: thaw at epochs 0/3/6, rate halves per earlier group": {},
         "one learning rate (lr_decay 1)": {"finetune.lr_decay": 1.0},
         "lr 3e-4": {"finetune.lr": 3e-4},
         "diagnostic: fine-tuned like scratch (all layers from epoch 0, one rate)": {
             "finetune.unfreeze_schedule": [[0, ["all"]]], "finetune.lr_decay": 1.0},
+        "diagnostic: the scratch arm (the cpu preset, random initial weights)": {
+            "finetune.init": "random", "finetune.unfreeze_schedule": [[0, ["all"]]], "finetune.lr_decay": 1.0},
     },
 }
 
