@@ -15,7 +15,7 @@ seeds it records. For each results file this command:
    and prints, per headline
    metric, committed / re-run / |delta| / pass. The tolerance is stated: 0 by default, since a CPU
    run with the same thread count is bit for bit deterministic on CPUs whose convolutions run the
-   same oneDNN kernels (:func:`isa_plan`: an AVX-512 host caps oneDNN at AVX2 to re-run a result
+   same kernels (:func:`isa_plan`: an AVX-512 host caps oneDNN, MKL and ATen at AVX2 to re-run a result
    recorded without AVX-512, and says so; a file from before the CPU was recorded gets a note).
 """
 
@@ -76,10 +76,14 @@ def isa_plan(recorded: Mapping[str, Any], here: Mapping[str, Any]) -> tuple[dict
     numbers. Measured on 2026-12-02: one committed recipe, re-run with the same packages and threads on
     another host, differed in 2,240 of 4,328 numbers, while two runs on one host agree bit for bit and
     capping oneDNN (``ONEDNN_MAX_CPU_ISA=AVX2``) or MKL (``MKL_CBWR=AVX2``) on that host changes the bits.
-    Both caps are applied when a result was recorded on a CPU without AVX-512 and this one has it; caps
-    the user set in the environment are kept as they are. They are a best effort, not a proof: the host
-    of that file recorded no CPU, and neither cap, alone or together, brought its numbers back here, so
-    the printed verdict comparison (:func:`verdict_changes`) is what a cross-host re-run can check.
+    Torch's own vectorised kernels pick their level too (``ATEN_CPU_CAPABILITY``; measured on 2026-12-03:
+    on an AVX2 host, ``default`` instead of ``avx2`` changes the weights after 20 optimiser steps), and the
+    first caps left it at AVX-512. All three caps (:data:`~simcardionet_lite.results.CPU_CAPS`) are applied
+    when a result was recorded on a CPU without AVX-512 and this one has it; caps the user set in the
+    environment are kept as they are. They are a best effort, not a proof: the host of that file recorded no
+    CPU, and neither of the first two caps, alone or together, brought its numbers back; whether the three
+    together make an AVX-512 host repeat an AVX2 one bit for bit needs both kinds of host in one session.
+    The printed verdict comparison (:func:`verdict_changes`) is what any cross-host re-run can check.
     """
     user = {k: os.environ[k] for k in CPU_CAPS if os.environ.get(k)}
     flags, mine = recorded.get("cpu_isa_flags"), set(here.get("cpu_isa_flags") or [])
@@ -91,11 +95,11 @@ def isa_plan(recorded: Mapping[str, Any], here: Mapping[str, Any]) -> tuple[dict
     if flags is None:
         return {}, ("the file predates the recording of the CPU's instruction sets: CPU results match exactly only "
                     "where oneDNN and MKL run the same kernels (AVX2 and AVX-512 round differently), so numbers "
-                    "that differ here may come from another kind of CPU; ONEDNN_MAX_CPU_ISA=AVX2 and MKL_CBWR=AVX2 "
-                    "emulate an AVX2 host" + said)
+                    "that differ here may come from another kind of CPU; ONEDNN_MAX_CPU_ISA=AVX2, MKL_CBWR=AVX2 and "
+                    "ATEN_CPU_CAPABILITY=AVX2 emulate an AVX2 host" + said)
     if "avx512f" not in flags and "avx512f" in mine:
         env = {k: "AVX2" for k in CPU_CAPS if k not in user}
-        return env, "recorded on a CPU without AVX-512; re-run with oneDNN and MKL capped at AVX2" + said
+        return env, "recorded on a CPU without AVX-512; re-run with oneDNN, MKL and torch's kernels capped at AVX2" + said
     if "avx512f" in flags and "avx512f" not in mine:
         return {}, ("recorded on an AVX-512 CPU and this one has none: the kernels differ, so an exact match is "
                     "not expected (state a --tolerance, or verify on an AVX-512 machine)")

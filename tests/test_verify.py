@@ -107,20 +107,21 @@ def test_the_isa_plan_reruns_an_avx2_result_with_the_kernels_capped_and_says_wha
 
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.delenv("MKL_CBWR", raising=False)
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     avx512 = {"cpu_isa_flags": ["avx2", "avx512f"]}
     avx2 = {"cpu_isa_flags": ["avx2"]}
     assert isa_plan(avx512, avx512) == ({}, None)  # same kind of CPU: nothing to do, nothing to say
     env, note = isa_plan(avx2, avx512)
-    assert env == {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"} and "capped at AVX2" in note
+    assert env == {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "AVX2"} and "capped at AVX2" in note
     env, note = isa_plan(avx512, avx2)
     assert env == {} and "not expected" in note and "--tolerance" in note
     env, note = isa_plan({"onednn_max_cpu_isa": "AVX2", **avx512}, avx512)  # a run that capped oneDNN itself
     assert env == {"ONEDNN_MAX_CPU_ISA": "AVX2"} and "recorded kernel caps ONEDNN_MAX_CPU_ISA=AVX2" in note
     env, note = isa_plan({"cpu_count": 2}, avx512)  # an older file: no CPU recorded
-    assert env == {} and "predates" in note and "ONEDNN_MAX_CPU_ISA=AVX2 and MKL_CBWR=AVX2" in note
+    assert env == {} and "predates" in note and "ONEDNN_MAX_CPU_ISA=AVX2, MKL_CBWR=AVX2 and ATEN_CPU_CAPABILITY=AVX2" in note
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # the user's own cap is kept and named
     env, note = isa_plan(avx2, avx512)
-    assert env == {"MKL_CBWR": "AVX2"} and "set here: ONEDNN_MAX_CPU_ISA=AVX2" in note
+    assert env == {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "AVX2"} and "set here: ONEDNN_MAX_CPU_ISA=AVX2" in note
     assert "set here: ONEDNN_MAX_CPU_ISA=AVX2" in isa_plan({}, avx512)[1]
 
 
